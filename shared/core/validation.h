@@ -1,0 +1,65 @@
+// validation.h — what the Client Portal shows while a buyer drafts a return: field errors that
+// would block submission, warnings that would not, and the preview (evidence for the chosen
+// reason plus how the buyer's policy would decide it and by when).
+//
+// validate_draft runs the same checks submit_return runs, so a clean validation on the same
+// inputs and clock means the server will not refuse the submission for the draft's content.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/lifecycle.h"
+
+namespace returns {
+
+struct DraftInput {
+  std::string return_id;
+  std::string lead_id;
+  std::optional<Reason> reason;
+  std::string note;
+};
+
+struct FieldIssue {
+  std::string field;  // "lead_id", "reason", "note", "return_id", "" for the whole draft
+  ErrorCode code = ErrorCode::INTERNAL;  // errors: the code submit would refuse with
+  std::string message;
+  friend bool operator==(const FieldIssue&, const FieldIssue&) = default;
+};
+
+// Warning codes (not errors: submission still possible).
+//   "evidence_contradicts"  the lead's data contradicts the reason (evidence verdict warns)
+//   "window_closing"        under 24 h left in the return window
+//   "manual_review"         the policy will send this return to review, not auto-accept
+struct Warning {
+  std::string code;
+  std::string message;
+  friend bool operator==(const Warning&, const Warning&) = default;
+};
+
+struct Validation {
+  bool ok = false;  // no errors
+  std::vector<FieldIssue> errors;
+  std::vector<Warning> warnings;
+};
+
+Validation validate_draft(const Actor& actor, const DraftInput& draft, const CaseView& view,
+                          Millis now);
+
+struct Preview {
+  Validation validation;
+  std::optional<Evidence> evidence;            // when lead and reason are known
+  std::optional<PolicyEvaluation> evaluation;  // when the lead is known
+};
+
+Preview preview_draft(const Actor& actor, const DraftInput& draft, const CaseView& view,
+                      Millis now);
+
+// Checks a note for the given reason; shared by validation and submit. `other` needs 10..2000
+// chars, every other reason accepts 0..2000. Counts Unicode code points; rejects invalid UTF-8.
+Status check_note(std::optional<Reason> reason, const std::string& note);
+// Valid UTF-8 without control characters other than tab and newline; length in code points.
+bool is_clean_text(const std::string& text, std::size_t* code_points = nullptr);
+
+}  // namespace returns

@@ -1,0 +1,9 @@
+# CMake toolchain for the WebAssembly build: Debian's Emscripten 3.1.6, with tests run by Node.
+include(/usr/share/emscripten/cmake/Modules/Platform/Emscripten.cmake)
+
+# Node 20 has fetch(); Emscripten's loader then tries to fetch the .wasm by path and fails.
+set(CMAKE_CROSSCOMPILING_EMULATOR "node;--no-experimental-fetch" CACHE STRING "" FORCE)
+
+# Emscripten's JS optimiser needs Debian's acorn at every link.
+set(CMAKE_C_LINKER_LAUNCHER "env;NODE_PATH=/usr/share/nodejs" CACHE STRING "" FORCE)
+set(CMAKE_CXX_LINKER_LAUNCHER "env;NODE_PATH=/usr/share/nodejs" CACHE STRING "" FORCE)
