@@ -9,6 +9,7 @@
 #include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace returns {
 
@@ -58,7 +59,7 @@ enum class ErrorCode {
 std::string_view to_string(ErrorCode code);
 std::optional<ErrorCode> error_code_from_string(std::string_view name);
 // Every code in declaration order (for docs checks and tests).
-const std::initializer_list<ErrorCode>& all_error_codes();
+const std::vector<ErrorCode>& all_error_codes();
 
 struct Error {
   ErrorCode code = ErrorCode::INTERNAL;
