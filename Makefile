@@ -1,0 +1,82 @@
+# Lead Returns — entry points. `make test` is the single umbrella every test suite joins.
+#   make setup         packages + pinned SQLite amalgamation (toolchains/setup.sh)
+#   make build         configure and build native + wasm (CMake presets, see CMakePresets.json)
+#   make test          setup, build, then run the suites natively and as wasm under Node
+#   make asan          native build + tests with AddressSanitizer/UBSan
+#   make demo          placeholder until the server lands
+#   make format        clang-format -i over the project's C++ sources
+#   make format-check  fail if any C++ source is not formatted
+#   make clean         remove build/ (make distclean also removes .cache/)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.NOTPARALLEL:
+.DEFAULT_GOAL := test
+
+# Emscripten 3.1.6 from Debian: every emcc link needs Debian's acorn (toolchains/wasm.cmake sets a
+# linker launcher for it too).
+export NODE_PATH := /usr/share/nodejs
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE ?= cmake
+CTEST ?= ctest
+CLANG_FORMAT ?= clang-format
+
+# The project's own C++ sources (never build/, .cache/ or node_modules/).
+SOURCE_DIRS := $(wildcard shared server wasm tests)
+FIND_SOURCES = find $(SOURCE_DIRS) -type f \( -name '*.h' -o -name '*.hpp' -o -name '*.cc' \
+	-o -name '*.cpp' \) -not -path '*/node_modules/*' -print0
+
+.PHONY: setup configure build test test-native test-wasm asan demo format format-check clean \
+	distclean
+
+setup:
+	@bash toolchains/setup.sh
+
+configure: setup
+	$(CMAKE) --preset native
+	$(CMAKE) --preset wasm
+
+build: configure
+	$(CMAKE) --build --preset native -j$(JOBS)
+	$(CMAKE) --build --preset wasm -j$(JOBS)
+
+test: build
+	@echo "==> core suite: native"
+	$(CTEST) --preset native
+	@echo "==> core suite: wasm (Emscripten, under Node)"
+	$(CTEST) --preset wasm
+
+# Only the test steps, for a tree that `make build` already built.
+test-native:
+	$(CTEST) --preset native
+
+test-wasm:
+	$(CTEST) --preset wasm
+
+asan: setup
+	$(CMAKE) --preset native-asan
+	$(CMAKE) --build --preset native-asan -j$(JOBS)
+	$(CTEST) --preset native-asan
+
+# PLACEHOLDER: the demo comes with the server (Boost.Beast) in a later issue.
+demo:
+	@echo "make demo: placeholder — the demo comes with the server in a later issue; nothing to run yet."
+
+format:
+	@$(FIND_SOURCES) | xargs -0 -r $(CLANG_FORMAT) -i
+	@echo "format: done"
+
+format-check:
+	@bad=0; while IFS= read -r -d '' f; do \
+	  if ! $(CLANG_FORMAT) --dry-run --Werror "$$f" >/dev/null 2>&1; then \
+	    echo "format-check: needs formatting: $$f"; bad=1; fi; \
+	done < <($(FIND_SOURCES) | sort -z); \
+	if [ "$$bad" -ne 0 ]; then echo "format-check: FAILED (run 'make format')"; exit 1; fi; \
+	echo "format-check: all C++ sources formatted"
+
+clean:
+	rm -rf build
+
+distclean: clean
+	rm -rf .cache
