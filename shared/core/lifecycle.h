@@ -93,7 +93,8 @@ class CaseView : public DeliveryHistory {
   virtual const ReturnCase* find_return(const std::string& id) const = 0;
   virtual std::vector<ReturnCase> returns_for_lead(const std::string& lead_id) const = 0;
   virtual std::vector<LedgerEntry> ledger_for_return(const std::string& return_id) const = 0;
-  // The buyer's counts over leads delivered in [now - days, now).
+  // The buyer's counts over leads delivered on the `days` UTC days ending with now's day
+  // (today included), so stores can answer from per-day aggregates.
   virtual RateCounts trailing_counts(const std::string& buyer_id, Millis now, int days) const = 0;
   // Returns auto-accepted by `rule_id` for `buyer_id` on UTC day `day`.
   virtual int auto_accepted_on_day(const std::string& buyer_id, const std::string& rule_id,

@@ -154,9 +154,11 @@ std::vector<LedgerEntry> MemoryState::ledger_for_return(const std::string& retur
 
 RateCounts MemoryState::trailing_counts(const std::string& buyer_id, Millis now, int days) const {
   RateCounts c;
-  const Millis from = now - days * kMillisPerDay;
+  const std::int64_t last = utc_day(now);
+  const std::int64_t first = last - days + 1;
   for (const auto& [id, l] : leads_) {
-    if (l.buyer_id != buyer_id || l.delivered_at < from || l.delivered_at >= now) continue;
+    const std::int64_t day = utc_day(l.delivered_at);
+    if (l.buyer_id != buyer_id || day < first || day > last) continue;
     ++c.accepted;
     if (l.status == LeadStatus::returned) ++c.returned;
   }
