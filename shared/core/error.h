@@ -31,6 +31,8 @@ enum class ErrorCode {
   LEAD_NOT_FOUND,
   RETURN_NOT_FOUND,
   BUYER_NOT_FOUND,
+  SUPPLIER_NOT_FOUND,
+  CAMPAIGN_NOT_FOUND,  // unknown campaign, or one that belongs to another buyer
   NOT_YOUR_LEAD,       // the lead was sold to another buyer
   ALREADY_RETURNED,    // the lead already has an accepted return
   RETURN_OPEN,         // the lead already has a pending or discussion return

@@ -1,0 +1,15 @@
+// schema.h — the authoritative database's tables and their migrations, versioned with
+// PRAGMA user_version. Each migration runs once, in order, inside a transaction.
+#pragma once
+
+#include "store/sqlite_db.h"
+
+namespace returns::store {
+
+// The version this build writes. Opening a newer database is refused.
+int schema_version();
+
+// Brings the database up to schema_version(). Idempotent.
+Status migrate(Database& db);
+
+}  // namespace returns::store

@@ -1,0 +1,113 @@
+// store.h — the authoritative state in SQLite (SPEC §5–§7). Applies batches of ops from many
+// clients through the core in one transaction each: effects, event log, per-client op results
+// and aggregates are written together, so an op is either wholly applied and answered, or not
+// at all. Single-threaded: the server's group writer (group_writer.h) is its only caller.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/codec.h"
+#include "core/lifecycle.h"
+#include "store/sqlite_db.h"
+
+namespace returns::store {
+
+struct StoreOptions {
+  Database::Sync sync = Database::Sync::full;  // acknowledged = durable
+};
+
+// One op as a client pushed it.
+struct OpRequest {
+  std::string client_id;
+  std::int64_t seq = 0;  // counts up by 1 per client_id
+  Actor actor;
+  std::string op;  // wire name
+  Json args;
+  Millis client_time = 0;  // informational
+};
+
+// The answer to one op. Stored with the op, so a resend gets the very same answer.
+struct OpResult {
+  std::string client_id;
+  std::int64_t seq = 0;
+  std::string op;
+  bool applied = false;
+  std::optional<ErrorCode> code;  // set when refused; SEQ_GAP results are not stored
+  std::string message;
+  std::int64_t version = 0;  // event-log version that covers this op's effects
+  bool duplicate = false;    // answered from the stored result of an earlier delivery
+  friend bool operator==(const OpResult&, const OpResult&) = default;
+};
+
+struct Event {
+  std::int64_t version = 0;
+  std::string entity;     // buyer, supplier, campaign, lead, return, message, ledger, alert
+  std::string entity_id;
+  std::string buyer_id;   // scope: empty = operators only
+  Millis at = 0;
+  std::string data;       // the full row as JSON (core codec)
+  bool deleted = false;   // a discarded draft: data is {"id": ...}
+};
+
+struct IngestResult {
+  int inserted = 0;
+  int unchanged = 0;  // identical re-sends (idempotent)
+  std::vector<Error> refused;  // field = "leads[i]"; LEAD_CONFLICT for a differing re-send
+  std::int64_t version = 0;
+};
+
+struct Alert {
+  std::string id;
+  std::string kind;        // supplier_quality_drop, buyer_intake_change, routing_filter
+  std::string subject_id;  // supplier, buyer, or lead id
+  Millis created_at = 0;
+  Json data;
+};
+
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> open(const std::string& path, StoreOptions options = {});
+  ~Store();
+
+  // Reference data: insert or replace, with an event each.
+  Status put_buyer(const Buyer& buyer, Millis now);
+  Status put_supplier(const Supplier& supplier, Millis now);
+  Status put_campaign(const Campaign& campaign, Millis now);
+
+  // Lead ingest in one transaction: new leads inserted; identical re-sends counted unchanged;
+  // a re-send that differs, or a lead naming an unknown buyer/supplier/campaign, is refused
+  // (that lead only). Statuses other than ACCEPTED are refused: returns happen through ops.
+  Result<IngestResult> ingest_leads(std::span<const Lead> leads, Millis now);
+
+  // Applies a batch in one transaction. Per client: seq <= last_seq answers the stored result
+  // (duplicate); seq == last_seq + 1 is applied (or refused — the refusal is stored too and
+  // advances last_seq); seq > last_seq + 1 is a SEQ_GAP (not stored). An error here means the
+  // whole batch was rolled back and nothing was acknowledged.
+  Result<std::vector<OpResult>> apply_ops(std::span<const OpRequest> ops, Millis now);
+
+  // Spike detection over the aggregates (docs/reports.md); new alerts are stored with events.
+  // Idempotent per UTC day: an alert already raised today for a subject is not raised again.
+  Result<std::vector<Alert>> detect_spikes(Millis now);
+
+  std::vector<Event> events_since(std::int64_t cursor, std::size_t limit);
+  std::int64_t head_version();
+  std::int64_t min_version();  // oldest version still in the log (cursors below it reset)
+  std::int64_t last_seq(const std::string& client_id);
+  std::vector<Alert> alerts();
+
+  // A consistent read of the current state (for reports, tests and replay checks).
+  CaseView& view();
+  Database& db() { return *db_; }
+
+ private:
+  Store() = default;
+  class Impl;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace returns::store
