@@ -162,7 +162,9 @@ TEST(LedgerAcceptEntries, PerBillingModeTable) {
       EXPECT_EQ(e.buyer_id, f.buyer.id);
       EXPECT_EQ(e.at, at);
       EXPECT_TRUE(e.reverses.empty());
-      if (kind == EntryKind::supplier_chargeback) EXPECT_EQ(e.supplier_id, "S-9");
+      if (kind == EntryKind::supplier_chargeback) {
+        EXPECT_EQ(e.supplier_id, "S-9");
+      }
     }
     // A prepaid buyer never gets an invoice adjustment and a net-terms buyer never a wallet
     // credit.

@@ -167,7 +167,7 @@ TEST_P(PolicyValidateTable, Row) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Policy, PolicyValidateTable, ::testing::ValuesIn(validate_rows()),
-                         [](const auto& info) { return info.param.name; });
+                         [](const auto& row_info) { return row_info.param.name; });
 
 // ---------------------------------------------------------------------------------------------
 // default_policy: rules mode, 168 h window, one rule within_24h with max_age_hours 24.
@@ -505,9 +505,11 @@ void expect_well_formed(const std::string& name, const Policy& p, const PolicyIn
         ASSERT_FALSE(rule_checks.empty());
         EXPECT_EQ(ev.checks.back().check, "rule:" + ev.rule) << "the matching rule is last";
         EXPECT_TRUE(ev.checks.back().passed);
-        for (const auto& c : ev.checks)
-          if (c.check.rfind("rule:", 0) == 0 && c.check != "rule:" + ev.rule)
+        for (const auto& c : ev.checks) {
+          if (c.check.rfind("rule:", 0) == 0 && c.check != "rule:" + ev.rule) {
             EXPECT_FALSE(c.passed) << "an earlier rule matched too: " << c.check;
+          }
+        }
       } else {
         EXPECT_EQ(p.mode, PolicyMode::always_accept);
         EXPECT_TRUE(rule_checks.empty());
@@ -517,8 +519,11 @@ void expect_well_formed(const std::string& name, const Policy& p, const PolicyIn
       EXPECT_FALSE(ev.refusal.has_value());
       EXPECT_TRUE(ev.rule.empty());
       EXPECT_TRUE(ev.checks.front().passed) << "window passed";
-      for (const auto& c : ev.checks)
-        if (c.check.rfind("rule:", 0) == 0) EXPECT_FALSE(c.passed) << c.check;
+      for (const auto& c : ev.checks) {
+        if (c.check.rfind("rule:", 0) == 0) {
+          EXPECT_FALSE(c.passed) << c.check;
+        }
+      }
       break;
   }
 }
@@ -540,7 +545,7 @@ TEST_P(PolicyEvaluateTable, Row) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Policy, PolicyEvaluateTable, ::testing::ValuesIn(eval_rows()),
-                         [](const auto& info) { return info.param.name; });
+                         [](const auto& row_info) { return row_info.param.name; });
 
 const PolicyCheck* find_check(const PolicyEvaluation& ev, const std::string& name) {
   for (const auto& c : ev.checks)
