@@ -43,7 +43,7 @@ enum class ErrorCode {
   BAD_TRANSITION,      // the return's state does not allow this op
   CREDIT_OUT_OF_RANGE, // partial credit outside 1..lead price
   FORBIDDEN,           // the actor's role or ownership does not allow this op
-  DUPLICATE_ID,        // the return id is already used for another lead or buyer
+  DUPLICATE_ID,        // the return id is already used for another lead
   LEAD_CONFLICT,       // a re-sent lead differs from the stored one (ingest is not a merge)
   // Sync protocol and transport (used by the server and the sync engine).
   UNAUTHORIZED,     // token missing, malformed or forged
