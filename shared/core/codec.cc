@@ -592,12 +592,7 @@ Result<OpArgs> decode_op_args(std::string_view op, const Json& args) {
     case OpKind::accept_return: {
       AcceptReturnArgs a;
       r.id("return_id", a.return_id, true);
-      std::int64_t credit = 0;
-      // Negative credit is a range problem of the op, not a malformed amount.
-      if (r.integer("credit_cents", credit, false, -kMaxMoney, kMaxMoney,
-                    ErrorCode::CREDIT_OUT_OF_RANGE)) {
-        a.credit_cents = credit;
-      }
+      r.optional_money("credit_cents", a.credit_cents);
       r.optional_boolean("charge_back", a.charge_back);
       r.text("note", a.note, false, kMaxNoteChars);
       return finish<OpArgs>(r, std::move(a));
@@ -605,10 +600,7 @@ Result<OpArgs> decode_op_args(std::string_view op, const Json& args) {
     case OpKind::reject_return: {
       RejectReturnArgs a;
       r.id("return_id", a.return_id, true);
-      if (r.ok() && r.field("note", false) == nullptr) {
-        r.fail(ErrorCode::NOTE_REQUIRED, "args.note", "A rejection needs a note for the buyer.");
-      }
-      r.text("note", a.note, false, kMaxNoteChars);
+      r.text("note", a.note, true, kMaxNoteChars);  // blank is refused at apply (NOTE_REQUIRED)
       return finish<OpArgs>(r, std::move(a));
     }
     case OpKind::reopen_return: {
@@ -694,8 +686,9 @@ Json to_json(const Lead& v) {
          {"price_cents", v.price_cents},
          {"delivered_at", v.delivered_at},
          {"status", to_string(v.status)}};
-  // Supplier identity and cost are operator-only; the sync layer drops them for buyers.
-  j["supplier_id"] = v.supplier_id;
+  // Supplier identity and cost are operator-only; the sync layer drops them for buyers. An
+  // empty supplier id (a buyer's replica never has one) is omitted, like every unset value.
+  if (!v.supplier_id.empty()) j["supplier_id"] = v.supplier_id;
   j["cost_cents"] = v.cost_cents;
   return j;
 }
@@ -743,9 +736,9 @@ Json to_json(const LedgerEntry& v) {
          {"return_id", v.return_id},
          {"lead_id", v.lead_id},
          {"buyer_id", v.buyer_id},
-         {"supplier_id", v.supplier_id},
          {"amount_cents", v.amount_cents},
          {"at", v.at}};
+  if (!v.supplier_id.empty()) j["supplier_id"] = v.supplier_id;
   if (!v.reverses.empty()) j["reverses"] = v.reverses;
   return j;
 }

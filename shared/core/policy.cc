@@ -205,8 +205,8 @@ std::string format_duration(Millis ms) {
   const Millis days = ms / kMillisPerDay;
   const Millis hours = (ms % kMillisPerDay) / kMillisPerHour;
   const Millis minutes = (ms % kMillisPerHour) / kMillisPerMinute;
-  // Up to 72 h reads best in hours ("47 h"), beyond in days and hours.
-  if (ms < 72 * kMillisPerHour) {
+  // Below two days hours read best ("47 h"), from then on days and hours.
+  if (ms < 48 * kMillisPerHour) {
     const Millis h = ms / kMillisPerHour;
     if (h == 0) return std::to_string(minutes) + " min";
     if (minutes == 0) return std::to_string(h) + " h";
@@ -223,20 +223,22 @@ PolicyEvaluation evaluate_policy(const Policy& policy, const PolicyInput& in) {
   ev.deadline = in.delivered_at + window;
   const std::string window_text = hours_text(policy.window_hours);
 
-  if (age < 0) {
-    ev.decision = Verdict::refused;
-    ev.refusal = ErrorCode::TOO_EARLY;
-    ev.checks.push_back({"cool_off", false,
-                         "The lead's delivery time is " + format_duration(-age) +
-                             " in the future; a return cannot be filed yet."});
-    return ev;
-  }
   if (age >= window) {
     ev.decision = Verdict::refused;
     ev.refusal = ErrorCode::WINDOW_CLOSED;
     ev.checks.push_back({"window", false,
                          "Submitted " + format_duration(age) + " after delivery, outside the " +
                              window_text + " return window."});
+    return ev;
+  }
+  if (age < 0) {
+    // Clock skew: the lead is recorded as delivered after now. Nothing can be filed yet.
+    ev.decision = Verdict::refused;
+    ev.refusal = ErrorCode::TOO_EARLY;
+    ev.checks.push_back({"window", true, "The " + window_text + " return window is open."});
+    ev.checks.push_back({"cool_off", false,
+                         "The lead's delivery time is " + format_duration(-age) +
+                             " in the future; a return cannot be filed yet."});
     return ev;
   }
   ev.checks.push_back({"window", true,

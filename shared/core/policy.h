@@ -83,7 +83,8 @@ std::optional<Verdict> verdict_from_string(std::string_view);
 
 // One line of the explanation: which check, whether it passed, and a human sentence.
 struct PolicyCheck {
-  std::string check;  // "window", "cool_off", "mode", "cap_rate", "rule:<id>"
+  std::string check;  // "window", "cool_off", "mode", "cap_rate", "rule:<id>", "rules" (none
+                      // matched)
   bool passed = false;
   std::string sentence;
   friend bool operator==(const PolicyCheck&, const PolicyCheck&) = default;
@@ -101,7 +102,8 @@ struct PolicyEvaluation {
 
 PolicyEvaluation evaluate_policy(const Policy& policy, const PolicyInput& input);
 
-// "5 h", "23 h 59 min", "2 d 3 h", "under 1 min": durations as the sentences say them.
+// Durations as the sentences say them, rounded down: "under 1 min", "42 min", "5 h",
+// "23 h 59 min" below 48 h; "2 d 3 h", "7 d" from 48 h on.
 std::string format_duration(Millis ms);
 
 // --- What-if: how past returns would have been decided under another policy. -----------------

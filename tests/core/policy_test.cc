@@ -460,6 +460,7 @@ int rank_of(const std::string& check) {
   if (check == "cool_off") return 1;
   if (check == "mode" || check == "cap_rate") return 2;
   if (check.rfind("rule:", 0) == 0) return 3;
+  if (check == "rules") return 4;  // policy.h: the closing "no rule matched" check
   return -1;
 }
 
