@@ -2,14 +2,14 @@
 // through the core and must match its expectation. The same binary runs natively and as wasm
 // under Node, so the generated vectors (recorded from the native build) prove both targets
 // decide identically. Floors on the case counts keep the suite from passing vacuously.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <filesystem>
 #include <string>
 #include <system_error>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "vector_runner.h"
 
@@ -31,34 +31,39 @@ std::vector<std::string> vector_files() {
   return files;
 }
 
+// Parses without exceptions (the wasm build aborts on a throw); a typo here fails the test.
+Json parse(const char* text) {
+  Json j = Json::parse(text, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << text;
+  return j;
+}
+
 std::string file_name(const std::string& path) {
   return std::filesystem::path(path).filename().string();
 }
 
 TEST(VectorRunner, SubsetSemantics) {
-  const Json actual = Json::parse(R"({"a": 1, "b": {"c": [1, {"d": "x", "e": true}]},
-                                      "f": 0.15, "g": null, "h": 18446744073709551615})",
-                                  nullptr, false);
-  ASSERT_FALSE(actual.is_discarded());
+  const Json actual = parse(R"({"a": 1, "b": {"c": [1, {"d": "x", "e": true}]},
+                                "f": 0.15, "g": null, "h": 18446744073709551615})");
   std::string where;
-  EXPECT_TRUE(json_subset(Json::parse(R"({})"), actual, &where));
-  EXPECT_TRUE(json_subset(Json::parse(R"({"a": 1})"), actual, &where));
-  EXPECT_TRUE(json_subset(Json::parse(R"({"a": 1.0, "f": 0.15})"), actual, &where)) << where;
-  EXPECT_TRUE(json_subset(Json::parse(R"({"b": {"c": [1, {"e": true}]}})"), actual, &where));
-  EXPECT_TRUE(json_subset(Json::parse(R"({"g": null})"), actual, &where));
-  EXPECT_TRUE(json_subset(Json::parse(R"({"h": 18446744073709551615})"), actual, &where));
+  EXPECT_TRUE(json_subset(parse(R"({})"), actual, &where));
+  EXPECT_TRUE(json_subset(parse(R"({"a": 1})"), actual, &where));
+  EXPECT_TRUE(json_subset(parse(R"({"a": 1.0, "f": 0.15})"), actual, &where)) << where;
+  EXPECT_TRUE(json_subset(parse(R"({"b": {"c": [1, {"e": true}]}})"), actual, &where));
+  EXPECT_TRUE(json_subset(parse(R"({"g": null})"), actual, &where));
+  EXPECT_TRUE(json_subset(parse(R"({"h": 18446744073709551615})"), actual, &where));
 
-  EXPECT_FALSE(json_subset(Json::parse(R"({"a": 2})"), actual, &where));
+  EXPECT_FALSE(json_subset(parse(R"({"a": 2})"), actual, &where));
   EXPECT_EQ(where.rfind("/a:", 0), 0u) << where;
-  EXPECT_FALSE(json_subset(Json::parse(R"({"a": "1"})"), actual, &where));
-  EXPECT_FALSE(json_subset(Json::parse(R"({"z": 1})"), actual, &where));
+  EXPECT_FALSE(json_subset(parse(R"({"a": "1"})"), actual, &where));
+  EXPECT_FALSE(json_subset(parse(R"({"z": 1})"), actual, &where));
   EXPECT_EQ(where.rfind("/z: missing", 0), 0u) << where;
-  EXPECT_FALSE(json_subset(Json::parse(R"({"b": {"c": [1]}})"), actual, &where));
-  EXPECT_FALSE(json_subset(Json::parse(R"({"b": {"c": [1, {"d": "y"}]}})"), actual, &where));
+  EXPECT_FALSE(json_subset(parse(R"({"b": {"c": [1]}})"), actual, &where));
+  EXPECT_FALSE(json_subset(parse(R"({"b": {"c": [1, {"d": "y"}]}})"), actual, &where));
   EXPECT_EQ(where.rfind("/b/c/1/d", 0), 0u) << where;
-  EXPECT_FALSE(json_subset(Json::parse(R"({"g": false})"), actual, &where));
-  EXPECT_FALSE(json_subset(Json::parse(R"({"h": -1})"), actual, &where));
-  EXPECT_FALSE(json_subset(Json::parse(R"({"f": 0.1501})"), actual, &where));
+  EXPECT_FALSE(json_subset(parse(R"({"g": false})"), actual, &where));
+  EXPECT_FALSE(json_subset(parse(R"({"h": -1})"), actual, &where));
+  EXPECT_FALSE(json_subset(parse(R"({"f": 0.1501})"), actual, &where));
 }
 
 TEST(VectorRunner, BadInputIsReportedNotFatal) {
@@ -73,15 +78,16 @@ TEST(VectorRunner, BadInputIsReportedNotFatal) {
       {"decode", R"({"type": "spaceship", "json": {}})"},
       {"decode", R"({"type": "lead", "json": {}, "patch_strings": [{"pointer": "nope"}]})"},
       {"decode", R"({"type": "lead", "json": {}, "patch_strings": [{"pointer": "/x/y/z"}]})"},
-      {"decode", R"({"type": "lead", "json": {}, "patch_strings": [{"pointer": "/json", "hex": "f"}]})"},
+      {"decode",
+       R"({"type": "lead", "json": {}, "patch_strings": [{"pointer": "/json", "hex": "f"}]})"},
       {"whatif", R"({"history": {}})"},
   };
   for (const auto& [kind, text] : bad) {
     const Json input = Json::parse(text, nullptr, false);
     ASSERT_FALSE(input.is_discarded()) << text;
     const Json actual = run_case(kind, input);
-    EXPECT_TRUE(actual.contains("runner_error")) << kind << " " << text << " -> "
-                                                 << dump_safe(actual, -1, 300);
+    EXPECT_TRUE(actual.contains("runner_error"))
+        << kind << " " << text << " -> " << dump_safe(actual, -1, 300);
   }
   EXPECT_TRUE(run_case("op", Json::array()).contains("runner_error"));
 
@@ -93,15 +99,15 @@ TEST(VectorRunner, BadInputIsReportedNotFatal) {
       R"({"kind": "op", "cases": [{"name": "a", "expect": {"x": 1}}, {"name": "a", "expect": {"x": 1}}]})",
       &file, &error));
   EXPECT_FALSE(parse_vector_file(R"({"kind": "op", "cases": [], "typo": 1})", &file, &error));
-  EXPECT_FALSE(parse_vector_file(R"({"kind": "mixed", "cases": [{"name": "a", "expect": {"x": 1}}]})",
-                                 &file, &error));
+  EXPECT_FALSE(parse_vector_file(
+      R"({"kind": "mixed", "cases": [{"name": "a", "expect": {"x": 1}}]})", &file, &error));
   ASSERT_TRUE(parse_vector_file(
       R"({"kind": "policy", "base": {"input": {"now": 1, "price_cents": 5}},
           "cases": [{"name": "a", "input": {"input": {"now": 2}}, "expect": {"x": 1}}]})",
       &file, &error))
       << error;
   ASSERT_EQ(file.cases.size(), 1u);
-  EXPECT_EQ(file.cases[0].input, Json::parse(R"({"input": {"now": 2, "price_cents": 5}})"));
+  EXPECT_EQ(file.cases[0].input, parse(R"({"input": {"now": 2, "price_cents": 5}})"));
 }
 
 TEST(VectorFiles, EveryCaseMatches) {
@@ -125,8 +131,8 @@ TEST(VectorFiles, EveryCaseMatches) {
       const Json actual = run_case(c.kind, c.input);
       if (actual.contains("runner_error")) {
         ++failures;
-        ADD_FAILURE() << name << " / " << c.name << ": bad vector: "
-                      << dump_safe(actual["runner_error"]);
+        ADD_FAILURE() << name << " / " << c.name
+                      << ": bad vector: " << dump_safe(actual["runner_error"]);
         continue;
       }
       std::string where;

@@ -280,10 +280,10 @@ Json expand_actor(const Json& a) {
 
 // --- Kind: policy -------------------------------------------------------------------------------
 
-// "policy" absent = the default policy; decode errors are results, not runner errors.
+// "policy" absent or null = the default policy; decode errors are results, not runner errors.
 std::optional<Policy> policy_of(const Json& input, Json* error_result) {
   const Json* p = find_key(input, "policy");
-  if (p == nullptr) return default_policy();
+  if (p == nullptr || p->is_null()) return default_policy();
   auto policy = decode_policy(*p);
   if (!policy.ok()) {
     *error_result = Json{{"error", to_json(policy.error())}};
@@ -441,7 +441,8 @@ Json money_of(const MemoryState& st, const Json& raw_state) {
                       EntryKind::invoice_adjustment, EntryKind::supplier_chargeback}) {
     by_kind[std::string(to_string(k))] = 0;
   }
-  for (const LedgerEntry& e : st.ledger()) by_kind[std::string(to_string(e.kind))] += e.amount_cents;
+  for (const LedgerEntry& e : st.ledger())
+    by_kind[std::string(to_string(e.kind))] += e.amount_cents;
   Json totals = Json::object();
   for (const auto& [k, v] : by_kind) totals[k] = v;
   return Json{{"revenue_reversed", b.revenue_reversed()},
@@ -452,7 +453,8 @@ Json money_of(const MemoryState& st, const Json& raw_state) {
 }
 
 Json rejected(const Error& e) {
-  return Json{{"status", "rejected"}, {"code", std::string(to_string(e.code))}, {"error", to_json(e)}};
+  return Json{
+      {"status", "rejected"}, {"code", std::string(to_string(e.code))}, {"error", to_json(e)}};
 }
 
 Json run_op(const Json& input) {
@@ -576,8 +578,8 @@ Json historical_to_json(const HistoricalReturn& h) {
               {"submitted_at", h.submitted_at},
               {"reason", std::string(to_string(h.reason))},
               {"price_cents", h.price_cents},
-              {"trailing_30d", {{"returned", h.trailing_30d.returned},
-                                {"accepted", h.trailing_30d.accepted}}},
+              {"trailing_30d",
+               {{"returned", h.trailing_30d.returned}, {"accepted", h.trailing_30d.accepted}}},
               {"actual", std::string(to_string(h.actual))},
               {"credit_cents", h.credit_cents}};
 }
@@ -719,8 +721,8 @@ bool subset_at(const Json& e, const Json& a, const std::string& path, std::strin
 }  // namespace
 
 const std::vector<std::string>& supported_kinds() {
-  static const std::vector<std::string> kKinds = {"policy",   "evidence", "op",    "validate",
-                                                  "preview",  "decode",   "whatif"};
+  static const std::vector<std::string> kKinds = {"policy",  "evidence", "op",    "validate",
+                                                  "preview", "decode",   "whatif"};
   return kKinds;
 }
 

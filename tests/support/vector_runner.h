@@ -9,11 +9,10 @@
 // ({"runner_error": "..."} from run_case, false + a message from the loader).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace returns::vectors {
 
