@@ -9,13 +9,10 @@
 #include "store/sqlite_case_view.h"
 
 namespace returns::store {
-namespace {
 
-std::string principal_of(const Actor& a) {
+std::string principal_key(const Actor& a) {
   return a.role == Role::operator_ ? "operator:" + a.subject : "buyer:" + a.buyer_id;
 }
-
-}  // namespace
 
 class Store::Impl {
  public:
@@ -456,7 +453,7 @@ Result<std::vector<OpResult>> Store::apply_ops(std::span<const OpRequest> ops, M
   for (const OpRequest& req : ops) {
     std::string principal;
     const std::int64_t last = impl_->last_seq(req.client_id, &principal);
-    const std::string who = principal_of(req.actor);
+    const std::string who = principal_key(req.actor);
     if (!principal.empty() && principal != who) {
       results.push_back(OpResult{req.client_id, req.seq, req.op, false, ErrorCode::FORBIDDEN,
                                  "This client id belongs to another principal.", impl_->head_,
@@ -550,6 +547,13 @@ std::int64_t Store::min_version() {
   if (st.step() && !st.is_null(0)) v = st.int64(0) - 1;
   st.reset();
   return v;
+}
+
+std::optional<std::string> Store::client_principal(const std::string& client_id) {
+  std::string principal;
+  impl_->last_seq(client_id, &principal);
+  if (principal.empty()) return std::nullopt;
+  return principal;
 }
 
 std::int64_t Store::last_seq(const std::string& client_id) {

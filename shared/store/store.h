@@ -68,6 +68,9 @@ struct Alert {
   Json data;
 };
 
+// "operator:<subject>" or "buyer:<buyer id>": the owner of a client id's op log.
+std::string principal_key(const Actor& actor);
+
 class Store {
  public:
   static Result<std::unique_ptr<Store>> open(const std::string& path, StoreOptions options = {});
@@ -97,6 +100,8 @@ class Store {
   std::int64_t head_version();
   std::int64_t min_version();  // oldest version still in the log (cursors below it reset)
   std::int64_t last_seq(const std::string& client_id);
+  // The principal a client id is bound to (by its first op), if any.
+  std::optional<std::string> client_principal(const std::string& client_id);
   std::vector<Alert> alerts();
 
   // A consistent read of the current state (for reports, tests and replay checks).

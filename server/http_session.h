@@ -1,0 +1,60 @@
+// http_session.h — one HTTP connection: lead ingest, reports, health, metrics, static files of
+// the web demo, and the upgrade of GET /v1/sync to a SyncSession.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "server/hub.h"
+#include "server/sync_session.h"
+
+namespace returns::server {
+
+struct HttpConfig {
+  std::string web_root;        // empty: no static files
+  std::string allowed_origin;  // empty: any Origin may open /v1/sync
+  std::size_t max_body_bytes = 8 * 1024 * 1024;
+};
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+  using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+  HttpSession(boost::asio::ip::tcp::socket&& socket, Hub& hub, const std::string& secret,
+              const HttpConfig& config, const SessionLimits& limits);
+  void run();
+
+ private:
+  void do_read();
+  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void handle(Request&& req);
+  void reply(Response res);
+  void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
+
+  // Answers with JSON or an error; `status` for errors.
+  Response json_response(boost::beast::http::status status, const Json& body) const;
+  Response error_response(boost::beast::http::status status, ErrorCode code,
+                          const std::string& message) const;
+  // Operator (or integration) bearer token, else an error response.
+  std::optional<Response> require_operator(const Request& req) const;
+  void handle_ingest(const Request& req);
+  void handle_report(const Request& req, const std::string& name, const std::string& query);
+  Response serve_static(const Request& req, const std::string& path) const;
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  Hub& hub_;
+  const std::string& secret_;
+  const HttpConfig& config_;
+  const SessionLimits& limits_;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+};
+
+}  // namespace returns::server

@@ -1,0 +1,42 @@
+// listener.cc — the accept loop.
+#include "server/listener.h"
+
+#include <boost/asio/strand.hpp>
+
+namespace returns::server {
+
+Listener::Listener(boost::asio::io_context& ioc, Hub& hub, const std::string& secret,
+                   const HttpConfig& config, const SessionLimits& limits)
+    : ioc_(ioc), acceptor_(ioc), hub_(hub), secret_(secret), config_(config), limits_(limits) {}
+
+Status Listener::open(const boost::asio::ip::tcp::endpoint& endpoint) {
+  boost::beast::error_code ec;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(boost::asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(boost::asio::socket_base::max_listen_connections, ec);
+  if (ec) return make_error(ErrorCode::INTERNAL, "listen", "Cannot listen: " + ec.message());
+  return Status::Ok();
+}
+
+void Listener::run() { do_accept(); }
+
+void Listener::stop() {
+  boost::beast::error_code ec;
+  acceptor_.close(ec);
+}
+
+void Listener::do_accept() {
+  acceptor_.async_accept(ioc_, boost::beast::bind_front_handler(&Listener::on_accept,
+                                                                shared_from_this()));
+}
+
+void Listener::on_accept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket) {
+  if (ec == boost::asio::error::operation_aborted || !acceptor_.is_open()) return;
+  if (!ec) {
+    std::make_shared<HttpSession>(std::move(socket), hub_, secret_, config_, limits_)->run();
+  }
+  do_accept();
+}
+
+}  // namespace returns::server

@@ -1,0 +1,333 @@
+// main.cc — returnsd: the authoritative Lead Returns server, and its companion subcommands.
+//
+//   returnsd [serve] [--listen HOST:PORT] [--db PATH] [--web-root DIR] [--demo]
+//                    [--secret-file F] [--sync full|normal] [--allowed-origin ORIGIN]
+//                    [--port-file F] [--tls-cert F --tls-key F]
+//   returnsd token --role operator|buyer [--buyer ID] [--subject NAME] [--ttl 24h] [--secret-file F]
+//   returnsd export --db PATH --report rates|matrix|pnl|alerts [--by D] [--days N] [--format csv|json]
+//   returnsd import --db PATH --file leads.json
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "server/listener.h"
+#include "server/log.h"
+#include "server/token.h"
+#include "store/demo_data.h"
+#include "store/reports.h"
+
+namespace {
+
+using namespace returns;
+using namespace returns::server;
+
+class SystemClock final : public Clock {
+ public:
+  Millis now_ms() const override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+struct Args {
+  std::string command = "serve";
+  std::map<std::string, std::string> values;
+  std::set<std::string> flags;
+  std::string error;
+  bool has(const std::string& k) const { return values.count(k) != 0 || flags.count(k) != 0; }
+  std::string get(const std::string& k, const std::string& fallback = "") const {
+    auto it = values.find(k);
+    return it == values.end() ? fallback : it->second;
+  }
+};
+
+Args parse_args(int argc, char** argv) {
+  static const std::set<std::string> kBoolFlags = {"--demo", "--help"};
+  Args a;
+  int i = 1;
+  if (argc > 1 && argv[1][0] != '-') {
+    a.command = argv[1];
+    i = 2;
+  }
+  for (; i < argc; ++i) {
+    std::string k = argv[i];
+    if (k.rfind("--", 0) != 0) {
+      a.error = "unexpected argument " + k;
+      return a;
+    }
+    const auto eq = k.find('=');
+    if (eq != std::string::npos) {
+      a.values[k.substr(0, eq)] = k.substr(eq + 1);
+    } else if (kBoolFlags.count(k) != 0) {
+      a.flags.insert(k);
+    } else if (i + 1 < argc) {
+      a.values[k] = argv[++i];
+    } else {
+      a.error = "missing value for " + k;
+      return a;
+    }
+  }
+  return a;
+}
+
+// "24h", "30m", "7d", "3600s" or plain seconds → milliseconds.
+std::optional<Millis> parse_ttl(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  Millis unit = 1000;
+  std::string digits = s;
+  switch (s.back()) {
+    case 's': unit = 1000; digits.pop_back(); break;
+    case 'm': unit = kMillisPerMinute; digits.pop_back(); break;
+    case 'h': unit = kMillisPerHour; digits.pop_back(); break;
+    case 'd': unit = kMillisPerDay; digits.pop_back(); break;
+    default: break;
+  }
+  if (digits.empty() || digits.size() > 9 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return std::stoll(digits) * unit;
+}
+
+int usage(const std::string& error) {
+  if (!error.empty()) std::fprintf(stderr, "returnsd: %s\n", error.c_str());
+  std::fprintf(stderr,
+               "usage:\n"
+               "  returnsd [serve] [--listen HOST:PORT] [--db PATH] [--web-root DIR] [--demo]\n"
+               "                   [--secret-file F] [--sync full|normal] [--allowed-origin O]\n"
+               "                   [--port-file F]\n"
+               "  returnsd token --role operator|buyer [--buyer ID] [--subject NAME] [--ttl 24h]\n"
+               "                 [--secret-file F]\n"
+               "  returnsd export --db PATH --report rates|matrix|pnl|alerts [--by D] [--days N]\n"
+               "                  [--format csv|json]\n"
+               "  returnsd import --db PATH --file leads.json\n");
+  return 2;
+}
+
+int cmd_token(const Args& a) {
+  const auto role = role_from_string(a.get("--role"));
+  if (!role) return usage("--role must be operator or buyer");
+  TokenClaims c;
+  c.role = *role;
+  c.buyer_id = a.get("--buyer");
+  if (c.role == Role::buyer && !is_valid_id(c.buyer_id)) return usage("a buyer token needs --buyer ID");
+  if (c.role == Role::operator_ && !c.buyer_id.empty()) return usage("--buyer is for buyer tokens");
+  c.subject = a.get("--subject", c.role == Role::buyer ? c.buyer_id : "operator");
+  const auto ttl = parse_ttl(a.get("--ttl", "24h"));
+  if (!ttl) return usage("--ttl is like 30m, 24h, 7d");
+  Result<std::string> secret = load_or_create_secret(a.get("--secret-file", "./var/secret"));
+  if (!secret.ok()) return usage(secret.error().message);
+  c.expires_at = SystemClock().now_ms() + *ttl;
+  std::printf("%s\n", sign_token(c, *secret).c_str());
+  return 0;
+}
+
+Result<std::unique_ptr<store::Store>> open_store(const Args& a) {
+  const std::string path = a.get("--db", "./var/returns.db");
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  store::StoreOptions options;
+  const std::string sync = a.get("--sync", "full");
+  if (sync == "normal") {
+    options.sync = store::Database::Sync::normal;
+  } else if (sync != "full") {
+    return make_error(ErrorCode::INVALID_ENUM, "--sync", "--sync is full or normal");
+  }
+  return store::Store::open(path, options);
+}
+
+int cmd_export(const Args& a) {
+  Result<std::unique_ptr<store::Store>> s = open_store(a);
+  if (!s.ok()) return usage(s.error().message);
+  const auto by = store::dimension_from_string(a.get("--by", "buyer"));
+  if (!by) return usage("--by is buyer, supplier, campaign, reason or day");
+  std::int64_t days = 30;
+  try {
+    days = std::stoll(a.get("--days", "30"));
+  } catch (...) {
+    return usage("--days is a number");
+  }
+  const store::Period period = store::Period::trailing(SystemClock().now_ms(), static_cast<int>(days));
+  const std::string report = a.get("--report", "rates");
+  Result<store::Table> t = make_error(ErrorCode::INVALID_ENUM, "--report", "unknown report");
+  if (report == "rates") t = store::return_rates((*s)->db(), *by, period);
+  if (report == "matrix") t = store::rate_matrix((*s)->db(), period);
+  if (report == "pnl") t = store::pnl((*s)->db(), *by, period);
+  if (report == "alerts") {
+    store::Table at;
+    at.columns = {"id", "kind", "subject_id", "created_at", "sentence"};
+    for (const store::Alert& al : (*s)->alerts()) {
+      at.rows.push_back({al.id, al.kind, al.subject_id, al.created_at,
+                         al.data.value("sentence", std::string())});
+    }
+    t = std::move(at);
+  }
+  if (!t.ok()) return usage(t.error().message);
+  if (a.get("--format", "csv") == "json") {
+    std::cout << store::to_json(*t).dump(2) << "\n";
+  } else {
+    std::cout << store::to_csv(*t);
+  }
+  return 0;
+}
+
+int cmd_import(const Args& a) {
+  Result<std::unique_ptr<store::Store>> s = open_store(a);
+  if (!s.ok()) return usage(s.error().message);
+  std::ifstream in(a.get("--file"));
+  if (!in) return usage("cannot read --file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  Result<Json> j = parse_json(ss.str());
+  if (!j.ok() || !j->is_array()) return usage("--file must hold a JSON array of leads");
+  std::vector<Lead> leads;
+  int bad = 0;
+  for (std::size_t i = 0; i < j->size(); ++i) {
+    Result<Lead> l = decode_lead((*j)[i]);
+    if (l.ok()) {
+      leads.push_back(std::move(l).value());
+    } else {
+      ++bad;
+      std::fprintf(stderr, "lead %zu: %s %s\n", i, std::string(to_string(l.error().code)).c_str(),
+                   l.error().message.c_str());
+    }
+  }
+  Result<store::IngestResult> r = (*s)->ingest_leads(leads, SystemClock().now_ms());
+  if (!r.ok()) return usage(r.error().message);
+  for (const Error& e : r->refused) {
+    std::fprintf(stderr, "%s: %s %s\n", e.field.c_str(), std::string(to_string(e.code)).c_str(),
+                 e.message.c_str());
+  }
+  std::printf("inserted %d, unchanged %d, refused %zu\n", r->inserted, r->unchanged,
+              r->refused.size() + static_cast<std::size_t>(bad));
+  return r->refused.empty() && bad == 0 ? 0 : 1;
+}
+
+int cmd_serve(const Args& a) {
+  if (a.has("--tls-cert") || a.has("--tls-key")) {
+    return usage("TLS (--tls-cert/--tls-key) is not available in this build yet; "
+                 "terminate TLS in front of returnsd");
+  }
+  const std::string listen = a.get("--listen", "127.0.0.1:8080");
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return usage("--listen is HOST:PORT");
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(listen.substr(0, colon), ec);
+  if (ec) return usage("--listen: bad address " + listen.substr(0, colon));
+  unsigned long port = 0;
+  try {
+    port = std::stoul(listen.substr(colon + 1));
+  } catch (...) {
+    return usage("--listen: bad port");
+  }
+  if (port > 65535) return usage("--listen: bad port");
+
+  Result<std::string> secret = load_or_create_secret(a.get("--secret-file", "./var/secret"));
+  if (!secret.ok()) return usage(secret.error().message);
+  Result<std::unique_ptr<store::Store>> opened = open_store(a);
+  if (!opened.ok()) return usage(opened.error().message);
+  std::unique_ptr<store::Store> store = std::move(opened).value();
+  SystemClock clock;
+
+  if (a.has("--demo")) {
+    if (store->view().find_buyer(store::demo_facts().buyers.front().id) == nullptr) {
+      store::DemoConfig cfg;
+      cfg.now = clock.now_ms();
+      log_event("info", "demo_generating", {{"days", cfg.days}, {"leads_per_day", cfg.leads_per_day}});
+      Result<store::DemoSummary> sum = store::generate_demo(*store, cfg);
+      if (!sum.ok()) return usage("demo data: " + sum.error().message);
+      log_event("info", "demo_generated", {{"leads", sum->leads}, {"ops", sum->ops}});
+    }
+  }
+
+  boost::asio::io_context ioc{1};
+  Metrics metrics;
+  store::GroupWriter writer(*store, clock);
+  Hub hub(ioc, *store, writer, clock, metrics);
+  writer.set_on_commit([&hub](std::int64_t head) { hub.on_commit(head); });
+  HttpConfig http;
+  http.web_root = a.get("--web-root");
+  http.allowed_origin = a.get("--allowed-origin");
+  SessionLimits limits;
+  auto listener = std::make_shared<Listener>(ioc, hub, *secret, http, limits);
+  if (Status s = listener->open({address, static_cast<unsigned short>(port)}); !s.ok()) {
+    return usage(s.error().message);
+  }
+  const auto bound = listener->local_endpoint();
+  if (a.has("--port-file")) {
+    std::ofstream(a.get("--port-file")) << bound.port() << "\n";
+  }
+  listener->run();
+  log_event("info", "listening",
+            {{"address", bound.address().to_string()}, {"port", bound.port()},
+             {"db", a.get("--db", "./var/returns.db")}, {"web_root", http.web_root}});
+
+  if (a.has("--demo")) {
+    const std::string base = "http://" + bound.address().to_string() + ":" + std::to_string(bound.port());
+    std::printf("Lead Returns demo is running.\n");
+    std::printf("  Client Portal:      %s/portal.html\n", base.c_str());
+    std::printf("  Operator dashboard: %s/dashboard.html\n", base.c_str());
+    std::printf("  Health: %s/healthz   Metrics: %s/metrics\n", base.c_str(), base.c_str());
+    for (const store::DemoLogin& login : store::demo_facts().logins) {
+      TokenClaims c;
+      c.role = login.role;
+      c.buyer_id = login.buyer_id;
+      c.subject = login.subject;
+      c.expires_at = clock.now_ms() + 7 * kMillisPerDay;
+      std::printf("  %-8s %-22s %s\n    token: %s\n", std::string(to_string(login.role)).c_str(),
+                  login.name.c_str(), login.about.c_str(), sign_token(c, *secret).c_str());
+    }
+    std::fflush(stdout);
+  }
+
+  auto guard = boost::asio::make_work_guard(ioc);
+  boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  std::thread stopper;
+  signals.async_wait([&](const boost::system::error_code&, int signo) {
+    log_event("info", "draining", {{"signal", signo}});
+    listener->stop();
+    // Finish and commit what is queued, answer it, then close every session.
+    stopper = std::thread([&] {
+      writer.stop();
+      boost::asio::post(ioc, [&] {
+        hub.close_all();
+        guard.reset();
+        // Idle keep-alive HTTP connections would hold the loop open: give sessions a moment
+        // to send their close frames, then stop.
+        auto timer = std::make_shared<boost::asio::steady_timer>(ioc, std::chrono::seconds(2));
+        timer->async_wait([&ioc, timer](const boost::system::error_code&) { ioc.stop(); });
+      });
+    });
+  });
+  ioc.run();
+  if (stopper.joinable()) stopper.join();
+  writer.stop();
+  log_event("info", "stopped", {{"head", store->head_version()}});
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  Args a = parse_args(argc, argv);
+  if (!a.error.empty()) return usage(a.error);
+  if (a.has("--help")) return usage("");
+  if (a.command == "token") return cmd_token(a);
+  if (a.command == "serve") return cmd_serve(a);
+  if (a.command == "export") return cmd_export(a);
+  if (a.command == "import") return cmd_import(a);
+  return usage("unknown command " + a.command);
+}

@@ -1,0 +1,83 @@
+// sync_session.h — one WebSocket connection speaking the sync protocol (docs/protocol.md):
+// hello → welcome (or reset), catch-up in bounded batches, synced, then live changes; pushed ops
+// go to the group writer and come back as results. One async_write in flight, a bounded queue;
+// a consumer that falls behind is cut off and resumes by cursor.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "server/hub.h"
+#include "sync/protocol.h"
+
+namespace returns::server {
+
+struct SessionLimits {
+  std::size_t max_queue_frames = 1024;   // beyond this the session is cut off
+  double ops_per_second = 50;            // token bucket refill
+  double op_burst = 200;                 // token bucket size
+  std::chrono::seconds hello_timeout{5};
+  std::chrono::seconds idle_timeout{120};
+};
+
+class SyncSession : public std::enable_shared_from_this<SyncSession> {
+ public:
+  SyncSession(boost::beast::tcp_stream&& stream, Hub& hub, const std::string& secret,
+              SessionLimits limits);
+  ~SyncSession();
+
+  // Accepts the upgrade request and starts reading.
+  void start(boost::beast::http::request<boost::beast::http::string_body> request);
+
+  // I/O thread: a commit's frames; this session picks its audience's.
+  void on_broadcast(const Broadcast& b);
+  // I/O thread: finish what is queued, then close normally (shutdown).
+  void close_gracefully();
+
+ private:
+  enum class Phase { awaiting_hello, catching_up, live, closing };
+
+  void on_accept(boost::beast::error_code ec);
+  void do_read();
+  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void handle_frame(const std::string& text);
+  void handle_hello(const sync::Hello& hello);
+  void handle_push(const sync::Push& push);
+  void request_catch_up();
+  void on_catch_up(CatchUp result);
+  void send(Frame frame);
+  void send_text(std::string text) { send(std::make_shared<const std::string>(std::move(text))); }
+  void fail(ErrorCode code, const std::string& message);  // error frame (fatal) then close
+  void do_write();
+  void on_write(boost::beast::error_code ec, std::size_t bytes);
+  void close(boost::beast::websocket::close_code code, const std::string& reason);
+  bool take_token();
+
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::flat_buffer buffer_;
+  Hub& hub_;
+  const std::string& secret_;
+  SessionLimits limits_;
+  boost::asio::steady_timer hello_timer_;
+
+  Phase phase_ = Phase::awaiting_hello;
+  sync::Principal principal_;
+  std::string client_id_;
+  std::int64_t cursor_ = 0;
+  std::deque<Broadcast> pending_live_;  // broadcasts that arrive while catching up
+  std::deque<Frame> queue_;
+  bool writing_ = false;
+  bool close_after_queue_ = false;
+  bool closed_ = false;
+  double tokens_;
+  std::chrono::steady_clock::time_point refill_at_;
+};
+
+}  // namespace returns::server

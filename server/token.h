@@ -1,0 +1,31 @@
+// token.h — HMAC-SHA256 signed access tokens: "<base64url(claims JSON)>.<base64url(mac)>".
+// Claims: {"role": "operator"|"buyer", "buyer_id"?, "sub", "exp" (UTC ms)}. The secret lives in
+// a file outside the repository (--secret-file, created with random bytes on first start).
+#pragma once
+
+#include <string>
+
+#include "core/error.h"
+#include "core/types.h"
+#include "sync/protocol.h"
+
+namespace returns::server {
+
+struct TokenClaims {
+  Role role = Role::buyer;
+  std::string buyer_id;
+  std::string subject;
+  Millis expires_at = 0;
+};
+
+std::string sign_token(const TokenClaims& claims, const std::string& secret);
+// UNAUTHORIZED for malformed or forged tokens, TOKEN_EXPIRED when now >= exp.
+Result<TokenClaims> verify_token(const std::string& token, const std::string& secret, Millis now);
+
+// Reads the secret, creating it (32 random bytes, hex, mode 0600) when the file is missing.
+Result<std::string> load_or_create_secret(const std::string& path);
+
+std::string base64url_encode(std::string_view bytes);
+std::optional<std::string> base64url_decode(std::string_view text);
+
+}  // namespace returns::server
