@@ -448,6 +448,13 @@ Result<std::vector<OpResult>> Store::apply_ops(std::span<const OpRequest> ops, M
   if (!tx.begun().ok()) return tx.begun().error();
   impl_->view_.invalidate();
   const std::int64_t head_before = impl_->head_;
+  const std::int64_t ledger_seq_before = impl_->ledger_seq_;
+  // A rolled-back batch leaves no trace, counters included.
+  auto roll_back = [&] {
+    impl_->head_ = head_before;
+    impl_->ledger_seq_ = ledger_seq_before;
+    impl_->view_.invalidate();
+  };
   std::vector<OpResult> results;
   results.reserve(ops.size());
   for (const OpRequest& req : ops) {
@@ -478,18 +485,17 @@ Result<std::vector<OpResult>> Store::apply_ops(std::span<const OpRequest> ops, M
     }
     Result<OpResult> r = impl_->apply_one(req, now);
     if (!r.ok()) {
-      impl_->head_ = head_before;
+      roll_back();
       return r.error();
     }
     if (Status s = impl_->record_result(*r, who, now); !s.ok()) {
-      impl_->head_ = head_before;
+      roll_back();
       return s.error();
     }
     results.push_back(std::move(r).value());
   }
   if (Status s = tx.commit(); !s.ok()) {
-    impl_->head_ = head_before;
-    impl_->view_.invalidate();
+    roll_back();
     return s.error();
   }
   return results;
