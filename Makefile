@@ -22,6 +22,13 @@ CMAKE ?= cmake
 CTEST ?= ctest
 CLANG_FORMAT ?= clang-format
 
+# toolchains/setup.sh puts the pinned SQLite amalgamation under RETURNS_CACHE_DIR (default
+# .cache/); the wasm build looks in .cache/sqlite-wasm unless told otherwise.
+WASM_CONFIGURE_ARGS :=
+ifneq ($(strip $(RETURNS_CACHE_DIR)),)
+WASM_CONFIGURE_ARGS += -DRETURNS_SQLITE_DIR=$(abspath $(RETURNS_CACHE_DIR))/sqlite-wasm
+endif
+
 # The project's own C++ sources (never build/, .cache/ or node_modules/).
 SOURCE_DIRS := $(wildcard shared server wasm tests)
 FIND_SOURCES = find $(SOURCE_DIRS) -type f \( -name '*.h' -o -name '*.hpp' -o -name '*.cc' \
@@ -35,17 +42,18 @@ setup:
 
 configure: setup
 	$(CMAKE) --preset native
-	$(CMAKE) --preset wasm
+	$(CMAKE) --preset wasm $(WASM_CONFIGURE_ARGS)
 
 build: configure
 	$(CMAKE) --build --preset native -j$(JOBS)
 	$(CMAKE) --build --preset wasm -j$(JOBS)
 
+# Runs the wasm suites even when a native one failed, then fails if either did.
 test: build
-	@echo "==> core suite: native"
-	$(CTEST) --preset native
-	@echo "==> core suite: wasm (Emscripten, under Node)"
-	$(CTEST) --preset wasm
+	@rc=0; \
+	echo "==> test suites: native"; $(CTEST) --preset native || rc=1; \
+	echo "==> test suites: wasm (Emscripten, run under Node)"; $(CTEST) --preset wasm || rc=1; \
+	if [ "$$rc" -ne 0 ]; then echo "make test: FAILED (see above)"; fi; exit $$rc
 
 # Only the test steps, for a tree that `make build` already built.
 test-native:
@@ -61,7 +69,7 @@ asan: setup
 
 # PLACEHOLDER: the demo comes with the server (Boost.Beast) in a later issue.
 demo:
-	@echo "make demo: placeholder — the demo comes with the server in a later issue; nothing to run yet."
+	@echo "make demo: PLACEHOLDER: the demo comes with the server in a later issue; nothing to run."
 
 format:
 	@$(FIND_SOURCES) | xargs -0 -r $(CLANG_FORMAT) -i

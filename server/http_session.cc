@@ -106,7 +106,8 @@ HttpSession::Response HttpSession::json_response(http::status status, const Json
   res.set(http::field::server, "returnsd");
   res.set(http::field::content_type, "application/json");
   res.keep_alive(keep_alive_);
-  res.body() = body.dump();
+  // Invalid UTF-8 in a message that quotes the client's input becomes U+FFFD, never a throw.
+  res.body() = body.dump(-1, ' ', false, Json::error_handler_t::replace);
   res.prepare_payload();
   return res;
 }

@@ -6,6 +6,7 @@
 //   returnsd token --role operator|buyer [--buyer ID] [--subject NAME] [--ttl 24h] [--secret-file F]
 //   returnsd export --db PATH --report rates|matrix|pnl|alerts [--by D] [--days N] [--format csv|json]
 //   returnsd import --db PATH --file leads.json
+//   returnsd seed --db PATH --file world.json
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -111,7 +112,9 @@ int usage(const std::string& error) {
                "                 [--secret-file F]\n"
                "  returnsd export --db PATH --report rates|matrix|pnl|alerts [--by D] [--days N]\n"
                "                  [--format csv|json]\n"
-               "  returnsd import --db PATH --file leads.json\n");
+               "  returnsd import --db PATH --file leads.json\n"
+               "  returnsd seed --db PATH --file world.json   (reference data: an object with\n"
+               "                 \"suppliers\", \"buyers\", \"campaigns\" arrays; inserted or replaced)\n");
   return 2;
 }
 
@@ -213,6 +216,66 @@ int cmd_import(const Args& a) {
   std::printf("inserted %d, unchanged %d, refused %zu\n", r->inserted, r->unchanged,
               r->refused.size() + static_cast<std::size_t>(bad));
   return r->refused.empty() && bad == 0 ? 0 : 1;
+}
+
+// Reference data has no HTTP endpoint: operators (and the tests) load buyers, suppliers and
+// campaigns from a JSON file, {"suppliers": [...], "buyers": [...], "campaigns": [...]}, each
+// array optional. Rows are inserted or replaced, each with its event, suppliers and buyers first
+// so campaigns can name them. All-or-nothing on decoding: one bad row and nothing is written.
+int cmd_seed(const Args& a) {
+  std::ifstream in(a.get("--file"));
+  if (!in) return usage("cannot read --file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  Result<Json> j = parse_json(ss.str());
+  if (!j.ok() || !j->is_object()) return usage("--file must hold a JSON object");
+  for (auto it = j->begin(); it != j->end(); ++it) {
+    if (it.key() != "suppliers" && it.key() != "buyers" && it.key() != "campaigns") {
+      return usage("--file: unknown key " + it.key() + " (suppliers, buyers, campaigns)");
+    }
+    if (!it->is_array()) return usage("--file: " + it.key() + " must be an array");
+  }
+  const Json none = Json::array();
+  const Json& suppliers_json = j->contains("suppliers") ? (*j)["suppliers"] : none;
+  const Json& buyers_json = j->contains("buyers") ? (*j)["buyers"] : none;
+  const Json& campaigns_json = j->contains("campaigns") ? (*j)["campaigns"] : none;
+  std::vector<Supplier> suppliers;
+  std::vector<Buyer> buyers;
+  std::vector<Campaign> campaigns;
+  int bad = 0;
+  auto decode_all = [&bad](const Json& list, const char* what, auto decode, auto& out) {
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      auto row = decode(list[i]);
+      if (row.ok()) {
+        out.push_back(std::move(row).value());
+      } else {
+        ++bad;
+        std::fprintf(stderr, "%s[%zu]: %s %s %s\n", what, i,
+                     std::string(to_string(row.error().code)).c_str(), row.error().field.c_str(),
+                     row.error().message.c_str());
+      }
+    }
+  };
+  decode_all(suppliers_json, "suppliers", decode_supplier, suppliers);
+  decode_all(buyers_json, "buyers", decode_buyer, buyers);
+  decode_all(campaigns_json, "campaigns", decode_campaign, campaigns);
+  if (bad > 0) return usage("--file: " + std::to_string(bad) + " rows refused, nothing written");
+
+  Result<std::unique_ptr<store::Store>> s = open_store(a);
+  if (!s.ok()) return usage(s.error().message);
+  const Millis now = SystemClock().now_ms();
+  for (const Supplier& x : suppliers) {
+    if (Status st = (*s)->put_supplier(x, now); !st.ok()) return usage(st.error().message);
+  }
+  for (const Buyer& x : buyers) {
+    if (Status st = (*s)->put_buyer(x, now); !st.ok()) return usage(st.error().message);
+  }
+  for (const Campaign& x : campaigns) {
+    if (Status st = (*s)->put_campaign(x, now); !st.ok()) return usage(st.error().message);
+  }
+  std::printf("suppliers %zu, buyers %zu, campaigns %zu\n", suppliers.size(), buyers.size(),
+              campaigns.size());
+  return 0;
 }
 
 int cmd_serve(const Args& a) {
@@ -329,5 +392,6 @@ int main(int argc, char** argv) {
   if (a.command == "serve") return cmd_serve(a);
   if (a.command == "export") return cmd_export(a);
   if (a.command == "import") return cmd_import(a);
+  if (a.command == "seed") return cmd_seed(a);
   return usage("unknown command " + a.command);
 }

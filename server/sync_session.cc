@@ -80,9 +80,13 @@ void SyncSession::handle_frame(const std::string& text) {
   if (!msg.ok()) {
     ++hub_.metrics().protocol_errors;
     if (phase_ == Phase::awaiting_hello) {
-      fail(msg.error().code == ErrorCode::UNSUPPORTED_PROTO ? ErrorCode::UNSUPPORTED_PROTO
-                                                             : ErrorCode::HELLO_REQUIRED,
-           msg.error().message);
+      // A wrong proto is UNSUPPORTED_PROTO; a hello whose token is absent, not a string or too
+      // long is UNAUTHORIZED ("token missing or malformed", docs/errors.md); anything else that
+      // is not a well-formed hello is HELLO_REQUIRED. All fatal.
+      ErrorCode code = ErrorCode::HELLO_REQUIRED;
+      if (msg.error().code == ErrorCode::UNSUPPORTED_PROTO) code = ErrorCode::UNSUPPORTED_PROTO;
+      if (msg.error().field == "token") code = ErrorCode::UNAUTHORIZED;
+      fail(code, msg.error().message);
     } else {
       send_text(sync::encode_error(msg.error().code, msg.error().message, false));
     }
@@ -308,28 +312,41 @@ void SyncSession::on_write(beast::error_code ec, std::size_t) {
   if (!queue_.empty()) {
     do_write();
   } else if (close_after_queue_) {
-    close(websocket::close_code::normal, "");
+    close(close_code_, close_reason_);
   }
 }
 
 void SyncSession::fail(ErrorCode code, const std::string& message) {
+  if (closed_ || close_after_queue_) return;  // already closing: the first reason stands
   send_text(sync::encode_error(code, message, true));
   close_after_queue_ = true;
-  if (!writing_ && queue_.empty()) close(websocket::close_code::policy_error, message);
+  close_code_ = websocket::close_code::policy_error;
+  close_reason_ = message;
+  if (!writing_ && queue_.empty()) close(close_code_, close_reason_);
 }
 
 void SyncSession::close_gracefully() {
   if (closed_) return;
   phase_ = Phase::closing;
-  close_after_queue_ = true;
-  if (!writing_ && queue_.empty()) close(websocket::close_code::going_away, "server shutting down");
+  if (!close_after_queue_) {
+    close_after_queue_ = true;
+    close_code_ = websocket::close_code::going_away;
+    close_reason_ = "server shutting down";
+  }
+  if (!writing_ && queue_.empty()) close(close_code_, close_reason_);
 }
 
 void SyncSession::close(websocket::close_code code, const std::string& reason) {
   if (closed_) return;
   closed_ = true;
   hello_timer_.cancel();
-  websocket::close_reason cr(code, reason.substr(0, 120));
+  // A close reason is at most 123 bytes of UTF-8: cut at a character boundary.
+  std::size_t cut = std::min<std::size_t>(reason.size(), 120);
+  auto continuation = [&](std::size_t i) {
+    return (static_cast<unsigned char>(reason[i]) & 0xC0) == 0x80;
+  };
+  while (cut > 0 && cut < reason.size() && continuation(cut)) --cut;
+  websocket::close_reason cr(code, reason.substr(0, cut));
   ws_.async_close(cr, [self = shared_from_this()](beast::error_code) {});
 }
 

@@ -75,6 +75,10 @@ class SyncSession : public std::enable_shared_from_this<SyncSession> {
   std::deque<Frame> queue_;
   bool writing_ = false;
   bool close_after_queue_ = false;
+  // The close frame sent once the queue drains: 1008 with the reason after a fatal error, 1001
+  // on shutdown.
+  boost::beast::websocket::close_code close_code_ = boost::beast::websocket::close_code::normal;
+  std::string close_reason_;
   bool closed_ = false;
   double tokens_;
   std::chrono::steady_clock::time_point refill_at_;

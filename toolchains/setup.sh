@@ -71,7 +71,8 @@ else
   say "packages: installing ${missing[*]}"
   SUDO=()
   if [[ "$(id -u)" -ne 0 ]]; then
-    command -v sudo >/dev/null 2>&1 || die "must run as root (or have sudo) to install: ${missing[*]}"
+    command -v sudo >/dev/null 2>&1 ||
+      die "must run as root (or have sudo) to install: ${missing[*]}"
     SUDO=(sudo)
   fi
   "${SUDO[@]}" apt-get update -qq || die "apt-get update failed"
@@ -123,7 +124,8 @@ else
     want="$SQLITE_C_SHA256"
     [[ "$f" == sqlite3.h ]] && want="$SQLITE_H_SHA256"
     got="$(sha256_of "$tmp/package/deps/sqlite3/$f")"
-    [[ "$got" == "$want" ]] || die "SHA-256 mismatch for $f from $SQLITE_NPM_PACKAGE@$SQLITE_NPM_VERSION:
+    [[ "$got" == "$want" ]] ||
+      die "SHA-256 mismatch for $f from $SQLITE_NPM_PACKAGE@$SQLITE_NPM_VERSION:
   expected $want
   got      $got"
   done

@@ -1,6 +1,8 @@
 // reports.cc — report queries over the aggregates, CSV/JSON rendering, spike detection.
 #include "store/reports.h"
 
+#include <cmath>
+#include <limits>
 #include <map>
 
 
@@ -38,32 +40,6 @@ std::string csv_cell(const Json& v) {
     quoted += c;
   }
   return quoted + "\"";
-}
-
-// Counts per subject and per (subject, counterpart) over a day range.
-struct SpikeSample {
-  std::map<std::string, RateCounts> subject;
-  std::map<std::pair<std::string, std::string>, RateCounts> pair;
-};
-
-Result<SpikeSample> sample(Database& db, const char* subject_col, const char* other_col,
-                           std::int64_t from_day, std::int64_t to_day) {
-  const std::string sql = std::string("SELECT ") + subject_col + ", " + other_col +
-                          ", SUM(leads), SUM(returned) FROM agg_daily WHERE day BETWEEN ?1 AND ?2 "
-                          "GROUP BY 1, 2";
-  Result<Statement> st = db.prepare(sql);
-  if (!st.ok()) return st.error();
-  st->bind(1, from_day).bind(2, to_day);
-  SpikeSample s;
-  while (st->step()) {
-    const RateCounts c{st->int64(3), st->int64(2)};
-    RateCounts& total = s.subject[st->text(0)];
-    total.accepted += c.accepted;
-    total.returned += c.returned;
-    s.pair[{st->text(0), st->text(1)}] = c;
-  }
-  if (!st->status().ok()) return st->status().error();
-  return s;
 }
 
 // rate(a) >= rate(b) * factor_bp / 10000, exactly.
@@ -232,54 +208,143 @@ Result<Table> pnl(Database& db, Dimension dim, Period period) {
   return t;
 }
 
-Result<std::vector<Spike>> find_spikes(Database& db, Millis now, const SpikeConfig& cfg) {
-  const std::int64_t today = utc_day(now);
-  const std::int64_t recent_from = today - cfg.recent_days + 1;
-  const std::int64_t base_to = recent_from - 1;
-  const std::int64_t base_from = base_to - cfg.baseline_days + 1;
+Period spike_recent_period(Millis now, const SpikeConfig& cfg) {
+  return Period::trailing(now, cfg.recent_days);
+}
+
+Period spike_baseline_period(Millis now, const SpikeConfig& cfg) {
+  const std::int64_t to = utc_day(now) - cfg.recent_days;
+  return Period{to - cfg.baseline_days + 1, to};
+}
+
+Result<PairCounts> buyer_supplier_counts(Database& db, Period period) {
+  Result<Statement> st = db.prepare(
+      "SELECT buyer_id, supplier_id, SUM(leads), SUM(returned) FROM agg_daily "
+      "WHERE day BETWEEN ?1 AND ?2 GROUP BY 1, 2");
+  if (!st.ok()) return st.error();
+  st->bind(1, period.from_day).bind(2, period.to_day);
+  PairCounts out;
+  while (st->step()) out[{st->text(0), st->text(1)}] = RateCounts{st->int64(3), st->int64(2)};
+  if (!st->status().ok()) return st->status().error();
+  return out;
+}
+
+namespace {
+
+// Counts of one kind of subject (suppliers or buyers): per subject, and per subject and
+// counterpart.
+struct Sample {
+  std::map<std::string, RateCounts> subject;
+  std::map<std::string, std::map<std::string, RateCounts>> pair;  // subject -> other -> counts
+};
+
+Sample regroup(const PairCounts& counts, bool by_supplier) {
+  Sample s;
+  for (const auto& [key, c] : counts) {
+    const std::string& subject = by_supplier ? key.second : key.first;
+    const std::string& other = by_supplier ? key.first : key.second;
+    RateCounts& total = s.subject[subject];
+    total.accepted += c.accepted;
+    total.returned += c.returned;
+    s.pair[subject][other] = c;
+  }
+  return s;
+}
+
+RateCounts minus(RateCounts a, RateCounts b) {
+  return RateCounts{a.returned - b.returned, a.accepted - b.accepted};
+}
+
+// Two-proportion z-score of recent over base, pooled variance. Plain IEEE arithmetic and sqrt
+// (correctly rounded), so every platform agrees.
+double z_score(RateCounts recent, RateCounts base) {
+  if (recent.accepted <= 0 || base.accepted <= 0) return 0;
+  const double n1 = static_cast<double>(recent.accepted), n0 = static_cast<double>(base.accepted);
+  const double p1 = static_cast<double>(recent.returned) / n1;
+  const double p0 = static_cast<double>(base.returned) / n0;
+  const double p = static_cast<double>(recent.returned + base.returned) / (n1 + n0);
+  const double se = std::sqrt(p * (1 - p) * (1 / n1 + 1 / n0));
+  if (se <= 0) return p1 > p0 ? std::numeric_limits<double>::infinity() : 0;
+  return (p1 - p0) / se;
+}
+
+bool jumps(RateCounts recent, RateCounts base, const SpikeConfig& cfg) {
+  return rate_at_least_factor(recent, base, cfg.factor_bp) &&
+         rate_at_least_plus(recent, base, cfg.min_jump_bp) && z_score(recent, base) >= cfg.min_z;
+}
+
+}  // namespace
+
+std::vector<Spike> spikes_from_counts(const PairCounts& recent_counts,
+                                      const PairCounts& baseline_counts, const SpikeConfig& cfg) {
+  __extension__ typedef __int128 Wide;
   std::vector<Spike> out;
   struct Kind {
     const char* kind;
-    const char* subject;
-    const char* other;
+    bool by_supplier;
     const char* subject_word;
     const char* other_word;
   };
-  for (const Kind& k : {Kind{"supplier_quality_drop", "supplier_id", "buyer_id", "Supplier",
-                             "buyers"},
-                        Kind{"buyer_intake_change", "buyer_id", "supplier_id", "Buyer",
-                             "suppliers"}}) {
-    Result<SpikeSample> recent = sample(db, k.subject, k.other, recent_from, today);
-    if (!recent.ok()) return recent.error();
-    Result<SpikeSample> base = sample(db, k.subject, k.other, base_from, base_to);
-    if (!base.ok()) return base.error();
-    for (const auto& [subject, r] : recent->subject) {
-      const RateCounts b = base->subject.count(subject) ? base->subject.at(subject) : RateCounts{};
+  for (const Kind& k : {Kind{"supplier_quality_drop", true, "Supplier", "buyers"},
+                        Kind{"buyer_intake_change", false, "Buyer", "suppliers"}}) {
+    const Sample recent = regroup(recent_counts, k.by_supplier);
+    const Sample base = regroup(baseline_counts, k.by_supplier);
+    for (const auto& [subject, r] : recent.subject) {
+      auto bit = base.subject.find(subject);
+      const RateCounts b = bit != base.subject.end() ? bit->second : RateCounts{};
+      // Rules 1 and 2.
       if (r.accepted < cfg.min_leads || b.accepted < cfg.min_leads) continue;
-      if (!rate_at_least_factor(r, b, cfg.factor_bp) || !rate_at_least_plus(r, b, cfg.min_jump_bp)) {
-        continue;
-      }
+      if (!jumps(r, b, cfg)) continue;
+      const auto& rpairs = recent.pair.at(subject);
+      static const std::map<std::string, RateCounts> kNone;
+      auto bp = base.pair.find(subject);
+      const auto& bpairs = bp != base.pair.end() ? bp->second : kNone;
       Spike s;
       s.kind = k.kind;
       s.subject_id = subject;
       s.recent = r;
       s.baseline = b;
-      for (const auto& [key, pr] : recent->pair) {
-        if (key.first != subject || pr.accepted < cfg.min_pair_leads) continue;
-        auto it = base->pair.find(key);
-        const RateCounts pb = it != base->pair.end() ? it->second : b;
-        // Each counterpart is compared with its own baseline, falling back to the subject's.
+      // Rule 3: breadth. Rule 4: the counterpart adding the most returns above the baseline.
+      std::string top;
+      Wide top_excess = 0;
+      for (const auto& [other, pr] : rpairs) {
+        auto it = bpairs.find(other);
+        const RateCounts pb = it != bpairs.end() ? it->second : RateCounts{};
+        // excess * b.accepted = pr.returned * b.accepted - pr.accepted * b.returned
+        const Wide excess = static_cast<Wide>(pr.returned) * b.accepted -
+                            static_cast<Wide>(pr.accepted) * b.returned;
+        if (top.empty() || excess > top_excess) {
+          top = other;
+          top_excess = excess;
+        }
+        if (pr.accepted < cfg.min_pair_leads) continue;
         const RateCounts ref = pb.accepted >= cfg.min_pair_leads ? pb : b;
-        if (rate_at_least_factor(pr, ref, cfg.pair_factor_bp)) s.counterparts.push_back(key.second);
+        if (rate_at_least_factor(pr, ref, cfg.pair_factor_bp)) s.counterparts.push_back(other);
       }
       if (static_cast<int>(s.counterparts.size()) < cfg.min_breadth) continue;
-      s.sentence = std::string(k.subject_word) + " " + subject + ": 7-day return rate " +
-                   rate_percent(r) + " against a 30-day baseline of " + rate_percent(b) +
-                   ", across " + std::to_string(s.counterparts.size()) + " " + k.other_word + ".";
+      if (cfg.exclude_top_counterpart) {
+        auto it = bpairs.find(top);
+        const RateCounts rest_r = minus(r, rpairs.at(top));
+        const RateCounts rest_b = minus(b, it != bpairs.end() ? it->second : RateCounts{});
+        if (rest_r.accepted <= 0 || rest_b.accepted <= 0 || !jumps(rest_r, rest_b, cfg)) continue;
+      }
+      s.sentence = std::string(k.subject_word) + " " + subject + ": " +
+                   std::to_string(cfg.recent_days) + "-day return rate " + rate_percent(r) +
+                   " against a " + std::to_string(cfg.baseline_days) + "-day baseline of " +
+                   rate_percent(b) + ", across " + std::to_string(s.counterparts.size()) + " " +
+                   k.other_word + ".";
       out.push_back(std::move(s));
     }
   }
   return out;
+}
+
+Result<std::vector<Spike>> find_spikes(Database& db, Millis now, const SpikeConfig& cfg) {
+  Result<PairCounts> recent = buyer_supplier_counts(db, spike_recent_period(now, cfg));
+  if (!recent.ok()) return recent.error();
+  Result<PairCounts> base = buyer_supplier_counts(db, spike_baseline_period(now, cfg));
+  if (!base.ok()) return base.error();
+  return spikes_from_counts(*recent, *base, cfg);
 }
 
 Json to_json(const Spike& s) {

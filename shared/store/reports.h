@@ -3,7 +3,9 @@
 // Every report is a table that renders as JSON or CSV. docs/reports.md defines the figures.
 #pragma once
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/codec.h"
@@ -53,11 +55,22 @@ Result<Table> rate_matrix(Database& db, Period period, const Bands& bands = {});
 // Dimension reason is not a P&L key (INVALID_ENUM).
 Result<Table> pnl(Database& db, Dimension dim, Period period);
 
-// Spike detection. "Recent" is the last 7 days (today included); the baseline is the 30 days
-// before them. A subject spikes when its recent rate is at least `factor_bp`/10000 times its
-// baseline rate and `min_jump_bp` above it, both samples have at least `min_leads` leads, and
-// the jump shows across at least `min_breadth` counterparts (buyers for a supplier, suppliers
-// for a buyer), each with at least `min_pair_leads` recent leads.
+// Spike detection (docs/reports.md). "Recent" is the last `recent_days` UTC days (today
+// included); the baseline is the `baseline_days` days before them. A subject (a supplier, or a
+// buyer) spikes when
+//   1. both samples have at least `min_leads` leads;
+//   2. its recent rate is at least `factor_bp`/10000 times its baseline rate, at least
+//      `min_jump_bp` above it, and the difference is significant: the two-proportion z-score
+//      (pooled) is at least `min_z`, so a short or small sample cannot alert by chance;
+//   3. the jump shows across at least `min_breadth` counterparts (buyers of a supplier, suppliers
+//      of a buyer): counterparts with at least `min_pair_leads` recent leads whose recent rate is
+//      at least `pair_factor_bp`/10000 times their own baseline (the subject's baseline when the
+//      pair's own has under `min_pair_leads` leads);
+//   4. the jump is not the work of one counterpart: without the counterpart that adds the most
+//      returns above the baseline rate, the rest of the subject still passes rule 2.
+// Rule 4 keeps a buyer whose intake changed from making each of its suppliers look bad (and a
+// bad supplier from making its biggest buyers look bad); rule 3 alone does not, because small
+// pairs cross 1.5× by chance.
 struct SpikeConfig {
   int recent_days = 7;
   int baseline_days = 30;
@@ -66,7 +79,9 @@ struct SpikeConfig {
   BasisPoints factor_bp = 20'000;  // 2×
   BasisPoints min_jump_bp = 500;   // +5 percentage points
   BasisPoints pair_factor_bp = 15'000;
+  double min_z = 4.0;
   int min_breadth = 3;
+  bool exclude_top_counterpart = true;  // rule 4
 };
 
 struct Spike {
@@ -78,6 +93,20 @@ struct Spike {
   std::string sentence;
 };
 
+// The two periods spike detection compares at `now`.
+Period spike_recent_period(Millis now, const SpikeConfig& config = {});
+Period spike_baseline_period(Millis now, const SpikeConfig& config = {});
+
+// Leads and returned leads per (buyer_id, supplier_id) over a period, from agg_daily.
+using PairCounts = std::map<std::pair<std::string, std::string>, RateCounts>;
+Result<PairCounts> buyer_supplier_counts(Database& db, Period period);
+
+// The rules above over counts from any source (the aggregates, or a scan that must agree).
+// Supplier spikes first, then buyer spikes, each in id order.
+std::vector<Spike> spikes_from_counts(const PairCounts& recent, const PairCounts& baseline,
+                                      const SpikeConfig& config = {});
+
+// buyer_supplier_counts for both periods, then spikes_from_counts.
 Result<std::vector<Spike>> find_spikes(Database& db, Millis now, const SpikeConfig& config = {});
 Json to_json(const Spike& spike);
 

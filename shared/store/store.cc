@@ -393,6 +393,12 @@ Result<IngestResult> Store::ingest_leads(std::span<const Lead> leads, Millis now
   if (!tx.begun().ok()) return tx.begun().error();
   IngestResult out;
   SqliteCaseView& view = impl_->view_;
+  const std::int64_t head_before = impl_->head_;
+  auto fail = [&](const Error& e) -> Result<IngestResult> {
+    impl_->head_ = head_before;  // rolled back with the transaction
+    view.invalidate();
+    return e;
+  };
   view.invalidate();
   for (std::size_t i = 0; i < leads.size(); ++i) {
     const Lead& l = leads[i];
@@ -428,17 +434,17 @@ Result<IngestResult> Store::ingest_leads(std::span<const Lead> leads, Millis now
              "campaign " + l.campaign_id + " is unknown or belongs to another buyer.");
       continue;
     }
-    if (Status s = impl_->insert_lead(l); !s.ok()) return s.error();
+    if (Status s = impl_->insert_lead(l); !s.ok()) return fail(s.error());
     if (Status s = impl_->event("lead", l.id, l.buyer_id, now, to_json(l)); !s.ok()) {
-      return s.error();
+      return fail(s.error());
     }
     if (Status s = impl_->add_daily(l, 1, l.price_cents, l.cost_cents, 0, 0, 0); !s.ok()) {
-      return s.error();
+      return fail(s.error());
     }
     view.forget_lead(l.id);  // the next lead in the batch may be a re-send of this one
     ++out.inserted;
   }
-  if (Status s = tx.commit(); !s.ok()) return s.error();
+  if (Status s = tx.commit(); !s.ok()) return fail(s.error());
   out.version = impl_->head_;
   return out;
 }

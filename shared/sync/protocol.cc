@@ -118,10 +118,48 @@ Result<ClientMessage> parse_push(const Json& j) {
   return ClientMessage{std::move(p)};
 }
 
+// SPEC §6: `type` first. Json objects keep their keys sorted, so the envelope is written by hand:
+// the type, then the other fields of `body` (an object without `type`). Invalid UTF-8 (say, a
+// message that quotes a client's value cut at a byte limit) becomes U+FFFD instead of throwing.
+std::string framed(std::string_view type, const Json& body) {
+  std::string out = "{\"type\":" + Json(type).dump();
+  const std::string rest = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (rest.size() > 2) out += "," + rest.substr(1);
+  else out += "}";
+  return out;
+}
+
 Json principal_json(const Principal& p) {
   Json j{{"role", to_string(p.role)}, {"subject", p.subject}};
   if (p.role == Role::buyer) j["buyer_id"] = p.buyer_id;
   return j;
+}
+
+// Whether arrays and objects nest deeper than `limit` (brackets inside strings do not count).
+// No message needs more than a few levels, while a 64 KiB frame can nest 32 000 deep, and
+// copying a parsed value recurses once per level: refused before parsing.
+bool nests_deeper_than(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -129,6 +167,10 @@ Json principal_json(const Principal& p) {
 Result<ClientMessage> parse_client_message(std::string_view frame) {
   if (frame.size() > kMaxFrameBytes) {
     return err(ErrorCode::FRAME_TOO_LARGE, "", "Frames are limited to 64 KiB.");
+  }
+  if (nests_deeper_than(frame, kMaxNesting)) {
+    return err(ErrorCode::BAD_JSON, "",
+               "Frames nest at most " + std::to_string(kMaxNesting) + " levels deep.");
   }
   Result<Json> parsed = parse_json(frame);
   if (!parsed.ok()) return parsed.error();
@@ -159,16 +201,14 @@ Result<ClientMessage> parse_client_message(std::string_view frame) {
 }
 
 std::string encode_welcome(const Welcome& w) {
-  return Json{{"type", "welcome"},
-              {"server_time", w.server_time},
-              {"principal", principal_json(w.principal)},
-              {"last_seq", w.last_seq},
-              {"cursor", w.cursor}}
-      .dump();
+  return framed("welcome", Json{{"server_time", w.server_time},
+                                {"principal", principal_json(w.principal)},
+                                {"last_seq", w.last_seq},
+                                {"cursor", w.cursor}});
 }
 
 std::string encode_reset(std::int64_t server_head) {
-  return Json{{"type", "reset"}, {"head", server_head}}.dump();
+  return framed("reset", Json{{"head", server_head}});
 }
 
 std::string encode_changes(const Changes& c) {
@@ -176,33 +216,30 @@ std::string encode_changes(const Changes& c) {
   for (const ChangeItem& i : c.items) {
     items.push_back(Json{{"v", i.v}, {"entity", i.entity}, {"id", i.id}, {"data", i.data}});
   }
-  return Json{{"type", "changes"}, {"from", c.from}, {"to", c.to}, {"items", std::move(items)}}
-      .dump();
+  return framed("changes", Json{{"from", c.from}, {"to", c.to}, {"items", std::move(items)}});
 }
 
 std::string encode_synced(std::int64_t cursor) {
-  return Json{{"type", "synced"}, {"cursor", cursor}}.dump();
+  return framed("synced", Json{{"cursor", cursor}});
 }
 
 std::string encode_result(const OpResultMessage& r) {
-  Json j{{"type", "result"},
-         {"seq", r.seq},
+  Json j{{"seq", r.seq},
          {"status", r.applied ? "applied" : "rejected"},
          {"message", r.message},
          {"version", r.version}};
   j["code"] = r.code ? Json(to_string(*r.code)) : Json();
-  return j.dump();
+  return framed("result", j);
 }
 
-std::string encode_alert(const Json& alert) { return Json{{"type", "alert"}, {"alert", alert}}.dump(); }
+std::string encode_alert(const Json& alert) { return framed("alert", Json{{"alert", alert}}); }
 
 std::string encode_pong(const Json& t, Millis server_time) {
-  return Json{{"type", "pong"}, {"t", t}, {"server_time", server_time}}.dump();
+  return framed("pong", Json{{"t", t}, {"server_time", server_time}});
 }
 
 std::string encode_error(ErrorCode code, std::string_view message, bool fatal) {
-  return Json{{"type", "error"}, {"code", to_string(code)}, {"message", message}, {"fatal", fatal}}
-      .dump();
+  return framed("error", Json{{"code", to_string(code)}, {"message", message}, {"fatal", fatal}});
 }
 
 Result<Json> parse_server_frame(std::string_view frame) {

@@ -17,6 +17,7 @@ inline constexpr int kProtocolVersion = 1;
 inline constexpr std::size_t kMaxFrameBytes = 64 * 1024;
 inline constexpr std::size_t kMaxOpsPerPush = 100;
 inline constexpr std::size_t kMaxClientIdLength = 64;
+inline constexpr int kMaxNesting = 32;  // arrays/objects within one frame (BAD_JSON beyond)
 
 // Who is on the other end, as established by the token in hello.
 struct Principal {
