@@ -7,3 +7,6 @@ set(CMAKE_CROSSCOMPILING_EMULATOR "node;--no-experimental-fetch" CACHE STRING ""
 # Emscripten's JS optimiser needs Debian's acorn at every link.
 set(CMAKE_C_LINKER_LAUNCHER "env;NODE_PATH=/usr/share/nodejs" CACHE STRING "" FORCE)
 set(CMAKE_CXX_LINKER_LAUNCHER "env;NODE_PATH=/usr/share/nodejs" CACHE STRING "" FORCE)
+
+# A signature mismatch between wasm objects links into a trapping stub: make it a link error.
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,--fatal-warnings")

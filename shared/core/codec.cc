@@ -173,7 +173,7 @@ class ObjectReader {
 
   void reason(std::string_view key, std::optional<Reason>& out, bool required) {
     Reason r{};
-    if (enumeration(key, r, required, reason_from_string, ErrorCode::INVALID_REASON)) out = r;
+    if (enumeration(key, r, required, [](std::string_view v) { return reason_from_string(v); }, ErrorCode::INVALID_REASON)) out = r;
   }
 
   // A rate given as a fraction 0..1 with at most four decimals, held in basis points.
@@ -325,7 +325,7 @@ Result<Policy> decode_policy_at(const Json& j, const std::string& path) {
   ObjectReader r(j, path);
   Policy p;
   p.rules.clear();
-  r.enumeration("mode", p.mode, true, policy_mode_from_string, ErrorCode::INVALID_ENUM);
+  r.enumeration("mode", p.mode, true, [](std::string_view v) { return policy_mode_from_string(v); }, ErrorCode::INVALID_ENUM);
   std::int64_t v = 0;
   if (r.integer("window_hours", v, true, 0, kMaxPolicyHours * 100, ErrorCode::INVALID_POLICY)) {
     p.window_hours = static_cast<int>(v);
@@ -381,7 +381,7 @@ Result<Buyer> decode_buyer(const Json& j) {
   Buyer b;
   r.id("id", b.id, true);
   r.text("name", b.name, true, kMaxNameChars);
-  r.enumeration("billing", b.billing, true, billing_from_string, ErrorCode::INVALID_ENUM);
+  r.enumeration("billing", b.billing, true, [](std::string_view v) { return billing_from_string(v); }, ErrorCode::INVALID_ENUM);
   if (const Json* c = r.field("coverage", false)) {
     Result<Coverage> cov = decode_coverage(*c, "coverage");
     if (cov.ok()) {
@@ -439,7 +439,7 @@ Result<Lead> decode_lead(const Json& j) {
   r.money("price_cents", l.price_cents, true);
   r.money("cost_cents", l.cost_cents, false);
   r.time("delivered_at", l.delivered_at, true);
-  r.enumeration("status", l.status, false, lead_status_from_string, ErrorCode::INVALID_ENUM);
+  r.enumeration("status", l.status, false, [](std::string_view v) { return lead_status_from_string(v); }, ErrorCode::INVALID_ENUM);
   return finish(r, std::move(l));
 }
 
@@ -451,7 +451,7 @@ Result<ReturnCase> decode_return(const Json& j) {
   r.id("buyer_id", c.buyer_id, true);
   r.reason("reason", c.reason, false);
   r.text("note", c.note, false, kMaxNoteChars);
-  r.enumeration("state", c.state, true, return_state_from_string, ErrorCode::INVALID_ENUM);
+  r.enumeration("state", c.state, true, [](std::string_view v) { return return_state_from_string(v); }, ErrorCode::INVALID_ENUM);
   r.time("drafted_at", c.drafted_at, false);
   r.time("submitted_at", c.submitted_at, false);
   r.time("updated_at", c.updated_at, false);
@@ -464,7 +464,7 @@ Result<ReturnCase> decode_return(const Json& j) {
     }
   }
   ErrorCode refusal{};
-  if (r.enumeration("refusal", refusal, false, error_code_from_string, ErrorCode::INVALID_ENUM)) {
+  if (r.enumeration("refusal", refusal, false, [](std::string_view v) { return error_code_from_string(v); }, ErrorCode::INVALID_ENUM)) {
     c.refusal = refusal;
   }
   r.text("refusal_message", c.refusal_message, false, kMaxNoteChars);
@@ -480,7 +480,7 @@ Result<Message> decode_message(const Json& j) {
   Message m;
   r.id("id", m.id, true);
   r.id("return_id", m.return_id, true);
-  r.enumeration("author_role", m.author_role, true, role_from_string, ErrorCode::INVALID_ENUM);
+  r.enumeration("author_role", m.author_role, true, [](std::string_view v) { return role_from_string(v); }, ErrorCode::INVALID_ENUM);
   r.text("author", m.author, true, kMaxNameChars);
   r.text("body", m.body, true, kMaxNoteChars);
   r.time("at", m.at, true);
@@ -491,7 +491,7 @@ Result<LedgerEntry> decode_ledger_entry(const Json& j) {
   ObjectReader r(j, "");
   LedgerEntry e;
   r.text("id", e.id, true, 256);
-  r.enumeration("kind", e.kind, true, entry_kind_from_string, ErrorCode::INVALID_ENUM);
+  r.enumeration("kind", e.kind, true, [](std::string_view v) { return entry_kind_from_string(v); }, ErrorCode::INVALID_ENUM);
   r.id("return_id", e.return_id, true);
   r.id("lead_id", e.lead_id, true);
   r.id("buyer_id", e.buyer_id, true);
@@ -507,7 +507,7 @@ Result<Policy> decode_policy(const Json& j) { return decode_policy_at(j, ""); }
 Result<Actor> decode_actor(const Json& j) {
   ObjectReader r(j, "");
   Actor a;
-  r.enumeration("role", a.role, true, role_from_string, ErrorCode::INVALID_ENUM);
+  r.enumeration("role", a.role, true, [](std::string_view v) { return role_from_string(v); }, ErrorCode::INVALID_ENUM);
   r.text("subject", a.subject, false, kMaxNameChars);
   r.id("buyer_id", a.buyer_id, a.role == Role::buyer && r.ok());
   return finish(r, std::move(a));
@@ -541,7 +541,7 @@ Result<HistoricalReturn> decode_historical_return(const Json& j) {
       r.adopt(counts.error());
     }
   }
-  r.enumeration("actual", h.actual, true, verdict_from_string, ErrorCode::INVALID_ENUM);
+  r.enumeration("actual", h.actual, true, [](std::string_view v) { return verdict_from_string(v); }, ErrorCode::INVALID_ENUM);
   r.money("credit_cents", h.credit_cents, false);
   return finish(r, std::move(h));
 }
