@@ -110,7 +110,9 @@ bool Hub::catch_up(sync::Principal principal, std::int64_t cursor,
   return writer_.post([this, principal, cursor, done = std::move(done)](store::Store& store) mutable {
     CatchUp out;
     const std::int64_t head = store.head_version();
-    if (cursor > head || cursor < store.min_version()) {
+    // Cursor 0 means "from scratch": whatever the log holds is the whole state (a compaction
+    // keeps the latest row of every entity), so it never resets — else a reset would loop.
+    if (cursor > head || (cursor != 0 && cursor < store.min_version())) {
       out.reset = true;
     } else {
       if (principal.role == Role::buyer) principal.lead_horizon = lead_horizon(store, principal.buyer_id);

@@ -41,6 +41,16 @@ class SystemClock final : public Clock {
   }
 };
 
+// The I/O context, with one step its destructor would take too late: when the loop has stopped,
+// handlers that never ran still own the last sessions, and a session unregisters from the hub
+// (and counts itself out of the metrics) when destroyed. destroy_handlers() destroys them while
+// the hub is alive; the context and the objects bound to it stay valid until their scope ends.
+class IoContext : public boost::asio::io_context {
+ public:
+  using boost::asio::io_context::io_context;
+  void destroy_handlers() { shutdown(); }
+};
+
 struct Args {
   std::string command = "serve";
   std::map<std::string, std::string> values;
@@ -315,7 +325,7 @@ int cmd_serve(const Args& a) {
     }
   }
 
-  boost::asio::io_context ioc{1};
+  IoContext ioc{1};
   Metrics metrics;
   store::GroupWriter writer(*store, clock);
   Hub hub(ioc, *store, writer, clock, metrics);
@@ -377,6 +387,7 @@ int cmd_serve(const Args& a) {
   ioc.run();
   if (stopper.joinable()) stopper.join();
   writer.stop();
+  ioc.destroy_handlers();
   log_event("info", "stopped", {{"head", store->head_version()}});
   return 0;
 }

@@ -139,7 +139,9 @@ void SyncSession::handle_hello(const sync::Hello& hello) {
       [facts, client, cursor](store::Store& s) {
         facts->bound_to = s.client_principal(client);
         facts->last_seq = s.last_seq(client);
-        facts->cursor_ok = cursor <= s.head_version() && cursor >= s.min_version();
+        // Cursor 0 ("from scratch") is always good; see Hub::catch_up.
+        facts->cursor_ok =
+            cursor <= s.head_version() && (cursor == 0 || cursor >= s.min_version());
       },
       [self = shared_from_this(), facts, cursor] {
         if (self->closed_) return;

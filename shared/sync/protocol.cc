@@ -168,6 +168,11 @@ Result<ClientMessage> parse_client_message(std::string_view frame) {
   if (frame.size() > kMaxFrameBytes) {
     return err(ErrorCode::FRAME_TOO_LARGE, "", "Frames are limited to 64 KiB.");
   }
+  // JSON text never holds a raw NUL (not even in strings), and the parser would take one for the
+  // end of input, silently ignoring whatever follows it.
+  if (frame.find('\0') != std::string_view::npos) {
+    return err(ErrorCode::BAD_JSON, "", "A frame must not contain a NUL byte.");
+  }
   if (nests_deeper_than(frame, kMaxNesting)) {
     return err(ErrorCode::BAD_JSON, "",
                "Frames nest at most " + std::to_string(kMaxNesting) + " levels deep.");

@@ -140,7 +140,9 @@ void setup(Store& store, Millis now) {
   if (const Lead* l0 = store.view().find_lead("L0")) base = l0->delivered_at + lead_age(0);
   std::vector<Lead> leads;
   for (int i = 0; i < kInitialLeads; ++i) {
-    leads.push_back(make_lead("L" + std::to_string(i), i, base - lead_age(i)));
+    std::string id = "L";
+    id += std::to_string(i);  // appended: GCC 12 flags `"L" + to_string` with -Wrestrict at -O3
+    leads.push_back(make_lead(id, i, base - lead_age(i)));
   }
   Result<returns::store::IngestResult> r = store.ingest_leads(leads, now);
   if (!r.ok()) die("ingest: " + r.error().message);
