@@ -3,7 +3,7 @@
 #   make build         configure and build native + wasm (CMake presets, see CMakePresets.json)
 #   make test          setup, build, then run the suites natively and as wasm under Node
 #   make asan          native build + tests with AddressSanitizer/UBSan
-#   make demo          placeholder until the server lands
+#   make demo          build returnsd and run it with the demo data on 127.0.0.1:8080
 #   make format        clang-format -i over the project's C++ sources
 #   make format-check  fail if any C++ source is not formatted
 #   make clean         remove build/ (make distclean also removes .cache/)
@@ -50,6 +50,7 @@ build: configure
 
 # Runs the wasm suites even when a native one failed, then fails if either did.
 test: build
+	@$(MAKE) --no-print-directory format-check
 	@rc=0; \
 	echo "==> test suites: native"; $(CTEST) --preset native || rc=1; \
 	echo "==> test suites: wasm (Emscripten, run under Node)"; $(CTEST) --preset wasm || rc=1; \
@@ -67,9 +68,16 @@ asan: setup
 	$(CMAKE) --build --preset native-asan -j$(JOBS)
 	$(CTEST) --preset native-asan
 
-# PLACEHOLDER: the demo comes with the server (Boost.Beast) in a later issue.
-demo:
-	@echo "make demo: PLACEHOLDER: the demo comes with the server in a later issue; nothing to run."
+# The demo: returnsd with the generated demo data (var/demo.db, made on first start), serving
+# web-demo/. It prints the URLs and a token per demo login, then runs until Ctrl-C (SIGINT
+# drains and closes cleanly). DEMO_LISTEN=127.0.0.1:9090 make demo picks another address.
+DEMO_LISTEN ?= 127.0.0.1:8080
+demo: setup
+	$(CMAKE) --preset native
+	$(CMAKE) --build --preset native -j$(JOBS) --target returnsd
+	@mkdir -p var
+	exec build/native/server/returnsd serve --demo --listen $(DEMO_LISTEN) --db var/demo.db \
+	  --web-root web-demo --secret-file var/secret
 
 format:
 	@$(FIND_SOURCES) | xargs -0 -r $(CLANG_FORMAT) -i

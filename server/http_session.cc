@@ -2,12 +2,11 @@
 // through Hub::with_store; the response is written back on the I/O thread.
 #include "server/http_session.h"
 
+#include <boost/beast/websocket.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
-
-#include <boost/beast/websocket.hpp>
 
 #include "server/log.h"
 #include "server/token.h"
@@ -39,11 +38,16 @@ std::string mime_type(const std::string& path) {
   const auto dot = path.rfind('.');
   const std::string ext = dot == std::string::npos ? "" : path.substr(dot);
   static const std::map<std::string, std::string> kTypes = {
-      {".html", "text/html; charset=utf-8"},  {".js", "text/javascript; charset=utf-8"},
-      {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-      {".json", "application/json"},           {".wasm", "application/wasm"},
-      {".svg", "image/svg+xml"},                {".png", "image/png"},
-      {".ico", "image/x-icon"},                 {".txt", "text/plain; charset=utf-8"},
+      {".html", "text/html; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".json", "application/json"},
+      {".wasm", "application/wasm"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".ico", "image/x-icon"},
+      {".txt", "text/plain; charset=utf-8"},
       {".webmanifest", "application/manifest+json"}};
   auto it = kTypes.find(ext);
   return it == kTypes.end() ? "application/octet-stream" : it->second;
@@ -127,8 +131,7 @@ std::optional<HttpSession::Response> HttpSession::require_operator(const Request
   Result<TokenClaims> claims =
       verify_token(std::string(auth.substr(prefix.size())), secret_, hub_.clock().now_ms());
   if (!claims.ok()) {
-    return error_response(http::status::unauthorized, claims.error().code,
-                          claims.error().message);
+    return error_response(http::status::unauthorized, claims.error().code, claims.error().message);
   }
   if (claims->role != Role::operator_) {
     return error_response(http::status::forbidden, ErrorCode::FORBIDDEN,
@@ -157,13 +160,15 @@ void HttpSession::handle(Request&& req) {
                            "This Origin may not open a sync session."));
       return;
     }
-    std::make_shared<SyncSession>(std::move(stream_), hub_, secret_, limits_)->start(std::move(req));
+    std::make_shared<SyncSession>(std::move(stream_), hub_, secret_, limits_)
+        ->start(std::move(req));
     return;
   }
   if (path == "/healthz" && req.method() == http::verb::get) {
-    reply(json_response(http::status::ok, Json{{"status", "ok"},
-                                               {"head", hub_.metrics().head_version.load()},
-                                               {"connections", hub_.metrics().connections.load()}}));
+    reply(
+        json_response(http::status::ok, Json{{"status", "ok"},
+                                             {"head", hub_.metrics().head_version.load()},
+                                             {"connections", hub_.metrics().connections.load()}}));
     return;
   }
   if (path == "/metrics" && req.method() == http::verb::get) {
@@ -230,8 +235,10 @@ void HttpSession::handle_ingest(const Request& req) {
   for (std::size_t i = 0; i < list->size(); ++i) {
     Result<Lead> lead = decode_lead((*list)[i]);
     if (!lead.ok()) {
-      refused.push_back(Json{{"index", i}, {"code", to_string(lead.error().code)},
-                             {"field", lead.error().field}, {"message", lead.error().message}});
+      refused.push_back(Json{{"index", i},
+                             {"code", to_string(lead.error().code)},
+                             {"field", lead.error().field},
+                             {"message", lead.error().message}});
       continue;
     }
     leads->push_back(std::move(lead).value());
@@ -244,8 +251,8 @@ void HttpSession::handle_ingest(const Request& req) {
       [self = shared_from_this(), outcome, refused, indexes]() mutable {
         const Result<store::IngestResult>& r = **outcome;
         if (!r.ok()) {
-          self->reply(self->error_response(http::status::internal_server_error,
-                                           ErrorCode::INTERNAL, r.error().message));
+          self->reply(self->error_response(http::status::internal_server_error, ErrorCode::INTERNAL,
+                                           r.error().message));
           return;
         }
         for (const Error& e : r->refused) {
@@ -253,17 +260,17 @@ void HttpSession::handle_ingest(const Request& req) {
           std::size_t local = 0;
           const auto open = e.field.find('['), close = e.field.find(']');
           if (open != std::string::npos && close != std::string::npos) {
-            local = static_cast<std::size_t>(std::stoul(e.field.substr(open + 1, close - open - 1)));
+            local =
+                static_cast<std::size_t>(std::stoul(e.field.substr(open + 1, close - open - 1)));
           }
           refused.push_back(Json{{"index", local < indexes->size() ? (*indexes)[local] : local},
                                  {"code", to_string(e.code)},
                                  {"message", e.message}});
         }
-        self->reply(self->json_response(
-            http::status::ok, Json{{"inserted", r->inserted},
-                                   {"unchanged", r->unchanged},
-                                   {"refused", refused},
-                                   {"version", r->version}}));
+        self->reply(self->json_response(http::status::ok, Json{{"inserted", r->inserted},
+                                                               {"unchanged", r->unchanged},
+                                                               {"refused", refused},
+                                                               {"version", r->version}}));
       });
   if (!posted) {
     reply(error_response(http::status::service_unavailable, ErrorCode::INTERNAL,
@@ -329,8 +336,8 @@ void HttpSession::handle_report(const Request&, const std::string& name, const s
       [self = shared_from_this(), table, csv, name]() {
         const Result<store::Table>& t = **table;
         if (!t.ok()) {
-          self->reply(self->error_response(http::status::bad_request, t.error().code,
-                                           t.error().message));
+          self->reply(
+              self->error_response(http::status::bad_request, t.error().code, t.error().message));
           return;
         }
         if (csv) {

@@ -2,12 +2,11 @@
 // the web demo, and the upgrade of GET /v1/sync to a SyncSession.
 #pragma once
 
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 #include "server/hub.h"
 #include "server/sync_session.h"

@@ -107,7 +107,8 @@ void Hub::on_commit(std::int64_t head) {
 
 bool Hub::catch_up(sync::Principal principal, std::int64_t cursor,
                    std::function<void(CatchUp)> done) {
-  return writer_.post([this, principal, cursor, done = std::move(done)](store::Store& store) mutable {
+  return writer_.post([this, principal, cursor,
+                       done = std::move(done)](store::Store& store) mutable {
     CatchUp out;
     const std::int64_t head = store.head_version();
     // Cursor 0 means "from scratch": whatever the log holds is the whole state (a compaction
@@ -115,16 +116,16 @@ bool Hub::catch_up(sync::Principal principal, std::int64_t cursor,
     if (cursor > head || (cursor != 0 && cursor < store.min_version())) {
       out.reset = true;
     } else {
-      if (principal.role == Role::buyer) principal.lead_horizon = lead_horizon(store, principal.buyer_id);
+      if (principal.role == Role::buyer)
+        principal.lead_horizon = lead_horizon(store, principal.buyer_id);
       std::vector<store::Event> events = store.events_since(cursor, kCatchUpBatch);
       const std::vector<Json> rows = parse_rows(events);
       out.to = events.empty() ? cursor : events.back().version;
       out.frame = changes_frame(events, rows, principal, cursor, out.to);
       out.done = events.size() < kCatchUpBatch || out.to >= head;
     }
-    boost::asio::post(ioc_, [done = std::move(done), out = std::move(out)]() mutable {
-      done(std::move(out));
-    });
+    boost::asio::post(
+        ioc_, [done = std::move(done), out = std::move(out)]() mutable { done(std::move(out)); });
   });
 }
 

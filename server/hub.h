@@ -6,13 +6,12 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
 
 #include "core/clock.h"
 #include "server/metrics.h"
@@ -35,10 +34,10 @@ struct Broadcast {
 
 // What a catch-up read found for one session.
 struct CatchUp {
-  bool reset = false;       // the cursor is unknown or compacted away
-  std::int64_t to = 0;      // the cursor after `frame`
-  Frame frame;              // changes (null when no visible items)
-  bool done = false;        // reached the head: send synced, go live
+  bool reset = false;   // the cursor is unknown or compacted away
+  std::int64_t to = 0;  // the cursor after `frame`
+  Frame frame;          // changes (null when no visible items)
+  bool done = false;    // reached the head: send synced, go live
 };
 
 class Hub {
@@ -57,8 +56,7 @@ class Hub {
 
   // Reads up to one batch after `cursor` for `principal` on the writer thread, then calls `done`
   // on the I/O thread. False when the writer has stopped.
-  bool catch_up(sync::Principal principal, std::int64_t cursor,
-                std::function<void(CatchUp)> done);
+  bool catch_up(sync::Principal principal, std::int64_t cursor, std::function<void(CatchUp)> done);
 
   // Runs `job` on the writer thread, then `done` on the I/O thread.
   bool with_store(std::function<void(store::Store&)> job, std::function<void()> done = {});
@@ -77,9 +75,9 @@ class Hub {
   store::GroupWriter& writer_;
   const Clock& clock_;
   Metrics& metrics_;
-  std::set<SyncSession*> sessions_;                           // I/O thread only
+  std::set<SyncSession*> sessions_;                          // I/O thread only
   std::map<SyncSession*, std::weak_ptr<SyncSession>> weak_;  // I/O thread only
-  std::int64_t broadcast_head_ = 0;                           // writer thread only
+  std::int64_t broadcast_head_ = 0;                          // writer thread only
 };
 
 }  // namespace returns::server

@@ -27,8 +27,8 @@ void Listener::stop() {
 }
 
 void Listener::do_accept() {
-  acceptor_.async_accept(ioc_, boost::beast::bind_front_handler(&Listener::on_accept,
-                                                                shared_from_this()));
+  acceptor_.async_accept(
+      ioc_, boost::beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
 }
 
 void Listener::on_accept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket) {

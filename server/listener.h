@@ -1,9 +1,8 @@
 // listener.h — accepts TCP connections and hands each to an HttpSession.
 #pragma once
 
-#include <memory>
-
 #include <boost/asio/ip/tcp.hpp>
+#include <memory>
 
 #include "server/http_session.h"
 

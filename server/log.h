@@ -3,9 +3,8 @@
 
 #include <chrono>
 #include <cstdio>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace returns::server {
 

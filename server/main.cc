@@ -1,25 +1,22 @@
 // main.cc — returnsd: the authoritative Lead Returns server, and its companion subcommands.
 //
-//   returnsd [serve] [--listen HOST:PORT] [--db PATH] [--web-root DIR] [--demo]
-//                    [--secret-file F] [--sync full|normal] [--allowed-origin ORIGIN]
-//                    [--port-file F] [--tls-cert F --tls-key F]
-//   returnsd token --role operator|buyer [--buyer ID] [--subject NAME] [--ttl 24h] [--secret-file F]
-//   returnsd export --db PATH --report rates|matrix|pnl|alerts [--by D] [--days N] [--format csv|json]
-//   returnsd import --db PATH --file leads.json
-//   returnsd seed --db PATH --file world.json
+//   returnsd [serve] [flags]     the server (flags and endpoints: docs/server.md)
+//   returnsd token ...           prints one signed token
+//   returnsd export|import|seed  reports out, leads in, reference data in
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "server/listener.h"
 #include "server/log.h"
@@ -98,11 +95,24 @@ std::optional<Millis> parse_ttl(const std::string& s) {
   Millis unit = 1000;
   std::string digits = s;
   switch (s.back()) {
-    case 's': unit = 1000; digits.pop_back(); break;
-    case 'm': unit = kMillisPerMinute; digits.pop_back(); break;
-    case 'h': unit = kMillisPerHour; digits.pop_back(); break;
-    case 'd': unit = kMillisPerDay; digits.pop_back(); break;
-    default: break;
+    case 's':
+      unit = 1000;
+      digits.pop_back();
+      break;
+    case 'm':
+      unit = kMillisPerMinute;
+      digits.pop_back();
+      break;
+    case 'h':
+      unit = kMillisPerHour;
+      digits.pop_back();
+      break;
+    case 'd':
+      unit = kMillisPerDay;
+      digits.pop_back();
+      break;
+    default:
+      break;
   }
   if (digits.empty() || digits.size() > 9 ||
       digits.find_first_not_of("0123456789") != std::string::npos) {
@@ -113,18 +123,19 @@ std::optional<Millis> parse_ttl(const std::string& s) {
 
 int usage(const std::string& error) {
   if (!error.empty()) std::fprintf(stderr, "returnsd: %s\n", error.c_str());
-  std::fprintf(stderr,
-               "usage:\n"
-               "  returnsd [serve] [--listen HOST:PORT] [--db PATH] [--web-root DIR] [--demo]\n"
-               "                   [--secret-file F] [--sync full|normal] [--allowed-origin O]\n"
-               "                   [--port-file F]\n"
-               "  returnsd token --role operator|buyer [--buyer ID] [--subject NAME] [--ttl 24h]\n"
-               "                 [--secret-file F]\n"
-               "  returnsd export --db PATH --report rates|matrix|pnl|alerts [--by D] [--days N]\n"
-               "                  [--format csv|json]\n"
-               "  returnsd import --db PATH --file leads.json\n"
-               "  returnsd seed --db PATH --file world.json   (reference data: an object with\n"
-               "                 \"suppliers\", \"buyers\", \"campaigns\" arrays; inserted or replaced)\n");
+  std::fprintf(
+      stderr,
+      "usage:\n"
+      "  returnsd [serve] [--listen HOST:PORT] [--db PATH] [--web-root DIR] [--demo]\n"
+      "                   [--secret-file F] [--sync full|normal] [--allowed-origin O]\n"
+      "                   [--port-file F] [--spike-every SECONDS]\n"
+      "  returnsd token --role operator|buyer [--buyer ID] [--subject NAME] [--ttl 24h]\n"
+      "                 [--secret-file F]\n"
+      "  returnsd export --db PATH --report rates|matrix|pnl|alerts [--by D] [--days N]\n"
+      "                  [--format csv|json]\n"
+      "  returnsd import --db PATH --file leads.json\n"
+      "  returnsd seed --db PATH --file world.json   (reference data: an object with\n"
+      "                 \"suppliers\", \"buyers\", \"campaigns\" arrays; inserted or replaced)\n");
   return 2;
 }
 
@@ -134,7 +145,8 @@ int cmd_token(const Args& a) {
   TokenClaims c;
   c.role = *role;
   c.buyer_id = a.get("--buyer");
-  if (c.role == Role::buyer && !is_valid_id(c.buyer_id)) return usage("a buyer token needs --buyer ID");
+  if (c.role == Role::buyer && !is_valid_id(c.buyer_id))
+    return usage("a buyer token needs --buyer ID");
   if (c.role == Role::operator_ && !c.buyer_id.empty()) return usage("--buyer is for buyer tokens");
   c.subject = a.get("--subject", c.role == Role::buyer ? c.buyer_id : "operator");
   const auto ttl = parse_ttl(a.get("--ttl", "24h"));
@@ -172,7 +184,8 @@ int cmd_export(const Args& a) {
   } catch (...) {
     return usage("--days is a number");
   }
-  const store::Period period = store::Period::trailing(SystemClock().now_ms(), static_cast<int>(days));
+  const store::Period period =
+      store::Period::trailing(SystemClock().now_ms(), static_cast<int>(days));
   const std::string report = a.get("--report", "rates");
   Result<store::Table> t = make_error(ErrorCode::INVALID_ENUM, "--report", "unknown report");
   if (report == "rates") t = store::return_rates((*s)->db(), *by, period);
@@ -182,8 +195,8 @@ int cmd_export(const Args& a) {
     store::Table at;
     at.columns = {"id", "kind", "subject_id", "created_at", "sentence"};
     for (const store::Alert& al : (*s)->alerts()) {
-      at.rows.push_back({al.id, al.kind, al.subject_id, al.created_at,
-                         al.data.value("sentence", std::string())});
+      at.rows.push_back(
+          {al.id, al.kind, al.subject_id, al.created_at, al.data.value("sentence", std::string())});
     }
     t = std::move(at);
   }
@@ -290,8 +303,17 @@ int cmd_seed(const Args& a) {
 
 int cmd_serve(const Args& a) {
   if (a.has("--tls-cert") || a.has("--tls-key")) {
-    return usage("TLS (--tls-cert/--tls-key) is not available in this build yet; "
-                 "terminate TLS in front of returnsd");
+    return usage(
+        "TLS (--tls-cert/--tls-key) is not available in this build yet; "
+        "terminate TLS in front of returnsd");
+  }
+  std::int64_t spike_every = 60;
+  const std::string spike_arg = a.get("--spike-every", "60");
+  const auto parsed =
+      std::from_chars(spike_arg.data(), spike_arg.data() + spike_arg.size(), spike_every);
+  if (parsed.ec != std::errc() || parsed.ptr != spike_arg.data() + spike_arg.size() ||
+      spike_every < 0 || spike_every > 86'400) {
+    return usage("--spike-every is seconds, 0 (off) to 86400");
   }
   const std::string listen = a.get("--listen", "127.0.0.1:8080");
   const auto colon = listen.rfind(':');
@@ -318,7 +340,8 @@ int cmd_serve(const Args& a) {
     if (store->view().find_buyer(store::demo_facts().buyers.front().id) == nullptr) {
       store::DemoConfig cfg;
       cfg.now = clock.now_ms();
-      log_event("info", "demo_generating", {{"days", cfg.days}, {"leads_per_day", cfg.leads_per_day}});
+      log_event("info", "demo_generating",
+                {{"days", cfg.days}, {"leads_per_day", cfg.leads_per_day}});
       Result<store::DemoSummary> sum = store::generate_demo(*store, cfg);
       if (!sum.ok()) return usage("demo data: " + sum.error().message);
       log_event("info", "demo_generated", {{"leads", sum->leads}, {"ops", sum->ops}});
@@ -344,14 +367,16 @@ int cmd_serve(const Args& a) {
   }
   listener->run();
   log_event("info", "listening",
-            {{"address", bound.address().to_string()}, {"port", bound.port()},
-             {"db", a.get("--db", "./var/returns.db")}, {"web_root", http.web_root}});
+            {{"address", bound.address().to_string()},
+             {"port", bound.port()},
+             {"db", a.get("--db", "./var/returns.db")},
+             {"web_root", http.web_root}});
 
   if (a.has("--demo")) {
-    const std::string base = "http://" + bound.address().to_string() + ":" + std::to_string(bound.port());
+    const std::string base =
+        "http://" + bound.address().to_string() + ":" + std::to_string(bound.port());
     std::printf("Lead Returns demo is running.\n");
-    std::printf("  Client Portal:      %s/portal.html\n", base.c_str());
-    std::printf("  Operator dashboard: %s/dashboard.html\n", base.c_str());
+    std::printf("  Web demo:  %s/\n", base.c_str());
     std::printf("  Health: %s/healthz   Metrics: %s/metrics\n", base.c_str(), base.c_str());
     for (const store::DemoLogin& login : store::demo_facts().logins) {
       TokenClaims c;
@@ -365,6 +390,30 @@ int cmd_serve(const Args& a) {
     std::fflush(stdout);
   }
 
+  // Spike detection (SPEC §5) runs on the writer between batches: alerts it raises are events,
+  // pushed live to operator sessions by the commit hook. Alert ids carry the UTC day, so a spike
+  // already raised today is not raised again.
+  boost::asio::steady_timer spike_timer(ioc);
+  std::function<void()> schedule_spikes = [&] {
+    if (spike_every == 0) return;
+    spike_timer.expires_after(std::chrono::seconds(spike_every));
+    spike_timer.async_wait([&](const boost::system::error_code& wait_error) {
+      if (wait_error) return;
+      writer.post([&clock](store::Store& s) {
+        Result<std::vector<store::Alert>> raised = s.detect_spikes(clock.now_ms());
+        if (!raised.ok()) {
+          log_event("error", "spike_detection_failed", {{"message", raised.error().message}});
+          return;
+        }
+        for (const store::Alert& al : *raised) {
+          log_event("info", "alert_raised", {{"id", al.id}, {"kind", al.kind}});
+        }
+      });
+      schedule_spikes();
+    });
+  };
+  schedule_spikes();
+
   auto guard = boost::asio::make_work_guard(ioc);
   boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
   std::thread stopper;
@@ -375,6 +424,7 @@ int cmd_serve(const Args& a) {
     stopper = std::thread([&] {
       writer.stop();
       boost::asio::post(ioc, [&] {
+        spike_timer.cancel();
         hub.close_all();
         guard.reset();
         // Idle keep-alive HTTP connections would hold the loop open: give sessions a moment

@@ -35,25 +35,25 @@ std::string Metrics::render(const store::GroupWriter::Stats& w) const {
   counter(out, "returns_ops_applied_total", "Ops applied.", "counter", ops_applied);
   counter(out, "returns_ops_refused_total", "Ops refused with a domain error.", "counter",
           ops_refused);
-  counter(out, "returns_ops_duplicate_total", "Resent ops answered from stored results.",
-          "counter", ops_duplicate);
+  counter(out, "returns_ops_duplicate_total", "Resent ops answered from stored results.", "counter",
+          ops_duplicate);
   counter(out, "returns_ops_rate_limited_total", "Ops refused by the per-connection rate limit.",
           "counter", ops_rate_limited);
   counter(out, "returns_frames_sent_total", "WebSocket frames sent.", "counter", frames_sent);
   counter(out, "returns_send_queue_frames", "Frames waiting in session send queues.", "gauge",
           send_queue_frames);
-  counter(out, "returns_slow_consumers_total", "Sessions cut off for a full send queue.",
-          "counter", slow_consumers_cut);
-  counter(out, "returns_protocol_errors_total", "Frames answered with a protocol error.",
-          "counter", protocol_errors);
+  counter(out, "returns_slow_consumers_total", "Sessions cut off for a full send queue.", "counter",
+          slow_consumers_cut);
+  counter(out, "returns_protocol_errors_total", "Frames answered with a protocol error.", "counter",
+          protocol_errors);
   counter(out, "returns_http_requests_total", "HTTP requests served.", "counter", http_requests);
   counter(out, "returns_event_head", "Latest event-log version.", "gauge", head_version);
   counter(out, "returns_writer_queue_depth", "Ops waiting for the writer.", "gauge",
           static_cast<std::int64_t>(w.queue_depth));
   counter(out, "returns_writer_batches_total", "Transactions committed by the writer.", "counter",
           static_cast<std::int64_t>(w.batches));
-  counter(out, "returns_writer_failed_batches_total", "Writer transactions rolled back.",
-          "counter", static_cast<std::int64_t>(w.failed_batches));
+  counter(out, "returns_writer_failed_batches_total", "Writer transactions rolled back.", "counter",
+          static_cast<std::int64_t>(w.failed_batches));
   histogram(out, "returns_commit_batch_size", "Ops per committed transaction.",
             store::GroupWriter::Stats::kBatchBounds, w.batch_le, w.batches,
             static_cast<double>(w.ops));

@@ -10,7 +10,7 @@
 namespace returns::server {
 
 struct Metrics {
-  std::atomic<std::int64_t> connections{0};        // open WebSocket sync sessions
+  std::atomic<std::int64_t> connections{0};  // open WebSocket sync sessions
   std::atomic<std::int64_t> connections_total{0};
   std::atomic<std::int64_t> ops_applied{0};
   std::atomic<std::int64_t> ops_refused{0};

@@ -33,11 +33,9 @@ void SyncSession::start(beast::http::request<beast::http::string_body> request) 
   timeouts.idle_timeout = limits_.idle_timeout;
   ws_.set_option(timeouts);
   ws_.read_message_max(sync::kMaxFrameBytes);
-  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-    res.set(beast::http::field::server, "returnsd");
-  }));
-  ws_.async_accept(request,
-                   beast::bind_front_handler(&SyncSession::on_accept, shared_from_this()));
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(beast::http::field::server, "returnsd"); }));
+  ws_.async_accept(request, beast::bind_front_handler(&SyncSession::on_accept, shared_from_this()));
 }
 
 void SyncSession::on_accept(beast::error_code ec) {
@@ -95,7 +93,8 @@ void SyncSession::handle_frame(const std::string& text) {
   if (const auto* hello = std::get_if<sync::Hello>(&*msg)) {
     if (phase_ != Phase::awaiting_hello) {
       ++hub_.metrics().protocol_errors;
-      send_text(sync::encode_error(ErrorCode::HELLO_REQUIRED, "hello was already received.", false));
+      send_text(
+          sync::encode_error(ErrorCode::HELLO_REQUIRED, "hello was already received.", false));
       return;
     }
     handle_hello(*hello);
@@ -140,8 +139,7 @@ void SyncSession::handle_hello(const sync::Hello& hello) {
         facts->bound_to = s.client_principal(client);
         facts->last_seq = s.last_seq(client);
         // Cursor 0 ("from scratch") is always good; see Hub::catch_up.
-        facts->cursor_ok =
-            cursor <= s.head_version() && (cursor == 0 || cursor >= s.min_version());
+        facts->cursor_ok = cursor <= s.head_version() && (cursor == 0 || cursor >= s.min_version());
       },
       [self = shared_from_this(), facts, cursor] {
         if (self->closed_) return;
@@ -167,10 +165,9 @@ void SyncSession::handle_hello(const sync::Hello& hello) {
 }
 
 void SyncSession::request_catch_up() {
-  const bool posted =
-      hub_.catch_up(principal_, cursor_, [weak = weak_from_this()](CatchUp result) {
-        if (auto self = weak.lock()) self->on_catch_up(std::move(result));
-      });
+  const bool posted = hub_.catch_up(principal_, cursor_, [weak = weak_from_this()](CatchUp result) {
+    if (auto self = weak.lock()) self->on_catch_up(std::move(result));
+  });
   if (!posted) close_gracefully();
 }
 
@@ -238,8 +235,8 @@ void SyncSession::handle_push(const sync::Push& push) {
     }
     store::OpRequest req{client_id_, op.seq, principal_.actor(), op.op, op.args, op.client_time};
     const bool queued = hub_.writer().submit(
-        std::move(req), [this_io = &hub_, weak = weak_from_this(), seq = op.seq](
-                            const Result<store::OpResult>& r) {
+        std::move(req),
+        [this_io = &hub_, weak = weak_from_this(), seq = op.seq](const Result<store::OpResult>& r) {
           (void)this_io;
           auto result = std::make_shared<Result<store::OpResult>>(r);
           std::shared_ptr<SyncSession> self = weak.lock();
@@ -258,9 +255,12 @@ void SyncSession::handle_push(const sync::Push& push) {
               self->send_text(sync::encode_error(ErrorCode::SEQ_GAP, res.message, false));
               return;
             }
-            if (res.duplicate) ++m.ops_duplicate;
-            else if (res.applied) ++m.ops_applied;
-            else ++m.ops_refused;
+            if (res.duplicate)
+              ++m.ops_duplicate;
+            else if (res.applied)
+              ++m.ops_applied;
+            else
+              ++m.ops_refused;
             sync::OpResultMessage msg{res.seq, res.applied, res.code, res.message, res.version};
             self->send_text(sync::encode_result(msg));
           });

@@ -4,15 +4,14 @@
 // a consumer that falls behind is cut off and resumes by cursor.
 #pragma once
 
-#include <deque>
-#include <memory>
-#include <optional>
-#include <string>
-
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
 
 #include "server/hub.h"
 #include "sync/protocol.h"
@@ -20,9 +19,9 @@
 namespace returns::server {
 
 struct SessionLimits {
-  std::size_t max_queue_frames = 1024;   // beyond this the session is cut off
-  double ops_per_second = 50;            // token bucket refill
-  double op_burst = 200;                 // token bucket size
+  std::size_t max_queue_frames = 1024;  // beyond this the session is cut off
+  double ops_per_second = 50;           // token bucket refill
+  double op_burst = 200;                // token bucket size
   std::chrono::seconds hello_timeout{5};
   std::chrono::seconds idle_timeout{120};
 };

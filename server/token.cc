@@ -134,10 +134,12 @@ Result<std::string> load_or_create_secret(const std::string& path) {
       hex += kHex[b & 15];
     }
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) return make_error(ErrorCode::INTERNAL, "", "Cannot create the secret file " + path + ".");
+    if (fd < 0)
+      return make_error(ErrorCode::INTERNAL, "", "Cannot create the secret file " + path + ".");
     const bool ok = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size());
     ::close(fd);
-    if (!ok) return make_error(ErrorCode::INTERNAL, "", "Cannot write the secret file " + path + ".");
+    if (!ok)
+      return make_error(ErrorCode::INTERNAL, "", "Cannot write the secret file " + path + ".");
   }
   std::ifstream in(path);
   std::stringstream ss;
@@ -145,7 +147,8 @@ Result<std::string> load_or_create_secret(const std::string& path) {
   std::string secret = ss.str();
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
   if (secret.size() < 16) {
-    return make_error(ErrorCode::INTERNAL, "", "The secret in " + path + " is shorter than 16 bytes.");
+    return make_error(ErrorCode::INTERNAL, "",
+                      "The secret in " + path + " is shorter than 16 bytes.");
   }
   return secret;
 }

@@ -15,15 +15,23 @@ std::string join(const std::string& path, std::string_view key) {
 
 std::string_view type_name(const Json& j) {
   switch (j.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::boolean: return "a boolean";
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::boolean:
+      return "a boolean";
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "an integer";
-    case Json::value_t::number_float: return "a decimal number";
-    case Json::value_t::string: return "a string";
-    case Json::value_t::array: return "an array";
-    case Json::value_t::object: return "an object";
-    default: return "an unsupported value";
+    case Json::value_t::number_unsigned:
+      return "an integer";
+    case Json::value_t::number_float:
+      return "a decimal number";
+    case Json::value_t::string:
+      return "a string";
+    case Json::value_t::array:
+      return "an array";
+    case Json::value_t::object:
+      return "an object";
+    default:
+      return "an unsupported value";
   }
 }
 
@@ -163,8 +171,8 @@ class ObjectReader {
     if (!string(key, s, required)) return false;
     auto v = parse(s);
     if (!v) {
-      fail(code, join(path_, key), "Field " + join(path_, key) + " has an unknown value: " +
-                                       s.substr(0, 64) + ".");
+      fail(code, join(path_, key),
+           "Field " + join(path_, key) + " has an unknown value: " + s.substr(0, 64) + ".");
       return false;
     }
     out = *v;
@@ -173,7 +181,10 @@ class ObjectReader {
 
   void reason(std::string_view key, std::optional<Reason>& out, bool required) {
     Reason r{};
-    if (enumeration(key, r, required, [](std::string_view v) { return reason_from_string(v); }, ErrorCode::INVALID_REASON)) out = r;
+    if (enumeration(
+            key, r, required, [](std::string_view v) { return reason_from_string(v); },
+            ErrorCode::INVALID_REASON))
+      out = r;
   }
 
   // A rate given as a fraction 0..1 with at most four decimals, held in basis points.
@@ -249,9 +260,9 @@ void read_string_list(ObjectReader& r, std::string_view key, std::vector<std::st
   if (v == nullptr) return;
   if (!v->is_array()) return r.wrong_type(key, "an array", *v);
   if (v->size() > max_items) {
-    return r.fail(ErrorCode::TEXT_TOO_LONG, join(r.path(), key),
-                  "Field " + join(r.path(), key) + " holds at most " + std::to_string(max_items) +
-                      " items.");
+    return r.fail(
+        ErrorCode::TEXT_TOO_LONG, join(r.path(), key),
+        "Field " + join(r.path(), key) + " holds at most " + std::to_string(max_items) + " items.");
   }
   for (std::size_t i = 0; i < v->size(); ++i) {
     const Json& item = (*v)[i];
@@ -260,7 +271,8 @@ void read_string_list(ObjectReader& r, std::string_view key, std::vector<std::st
       return r.fail(ErrorCode::BAD_TYPE, at, "Field " + at + " must be a string.");
     }
     const auto& s = item.get_ref<const std::string&>();
-    if (!valid(s)) return r.fail(code, at, "Field " + at + " is not valid: " + s.substr(0, 16) + ".");
+    if (!valid(s))
+      return r.fail(code, at, "Field " + at + " is not valid: " + s.substr(0, 16) + ".");
     out.push_back(s);
   }
 }
@@ -325,7 +337,9 @@ Result<Policy> decode_policy_at(const Json& j, const std::string& path) {
   ObjectReader r(j, path);
   Policy p;
   p.rules.clear();
-  r.enumeration("mode", p.mode, true, [](std::string_view v) { return policy_mode_from_string(v); }, ErrorCode::INVALID_ENUM);
+  r.enumeration(
+      "mode", p.mode, true, [](std::string_view v) { return policy_mode_from_string(v); },
+      ErrorCode::INVALID_ENUM);
   std::int64_t v = 0;
   if (r.integer("window_hours", v, true, 0, kMaxPolicyHours * 100, ErrorCode::INVALID_POLICY)) {
     p.window_hours = static_cast<int>(v);
@@ -381,7 +395,9 @@ Result<Buyer> decode_buyer(const Json& j) {
   Buyer b;
   r.id("id", b.id, true);
   r.text("name", b.name, true, kMaxNameChars);
-  r.enumeration("billing", b.billing, true, [](std::string_view v) { return billing_from_string(v); }, ErrorCode::INVALID_ENUM);
+  r.enumeration(
+      "billing", b.billing, true, [](std::string_view v) { return billing_from_string(v); },
+      ErrorCode::INVALID_ENUM);
   if (const Json* c = r.field("coverage", false)) {
     Result<Coverage> cov = decode_coverage(*c, "coverage");
     if (cov.ok()) {
@@ -439,7 +455,9 @@ Result<Lead> decode_lead(const Json& j) {
   r.money("price_cents", l.price_cents, true);
   r.money("cost_cents", l.cost_cents, false);
   r.time("delivered_at", l.delivered_at, true);
-  r.enumeration("status", l.status, false, [](std::string_view v) { return lead_status_from_string(v); }, ErrorCode::INVALID_ENUM);
+  r.enumeration(
+      "status", l.status, false, [](std::string_view v) { return lead_status_from_string(v); },
+      ErrorCode::INVALID_ENUM);
   return finish(r, std::move(l));
 }
 
@@ -451,7 +469,9 @@ Result<ReturnCase> decode_return(const Json& j) {
   r.id("buyer_id", c.buyer_id, true);
   r.reason("reason", c.reason, false);
   r.text("note", c.note, false, kMaxNoteChars);
-  r.enumeration("state", c.state, true, [](std::string_view v) { return return_state_from_string(v); }, ErrorCode::INVALID_ENUM);
+  r.enumeration(
+      "state", c.state, true, [](std::string_view v) { return return_state_from_string(v); },
+      ErrorCode::INVALID_ENUM);
   r.time("drafted_at", c.drafted_at, false);
   r.time("submitted_at", c.submitted_at, false);
   r.time("updated_at", c.updated_at, false);
@@ -464,7 +484,9 @@ Result<ReturnCase> decode_return(const Json& j) {
     }
   }
   ErrorCode refusal{};
-  if (r.enumeration("refusal", refusal, false, [](std::string_view v) { return error_code_from_string(v); }, ErrorCode::INVALID_ENUM)) {
+  if (r.enumeration(
+          "refusal", refusal, false, [](std::string_view v) { return error_code_from_string(v); },
+          ErrorCode::INVALID_ENUM)) {
     c.refusal = refusal;
   }
   r.text("refusal_message", c.refusal_message, false, kMaxNoteChars);
@@ -480,7 +502,9 @@ Result<Message> decode_message(const Json& j) {
   Message m;
   r.id("id", m.id, true);
   r.id("return_id", m.return_id, true);
-  r.enumeration("author_role", m.author_role, true, [](std::string_view v) { return role_from_string(v); }, ErrorCode::INVALID_ENUM);
+  r.enumeration(
+      "author_role", m.author_role, true, [](std::string_view v) { return role_from_string(v); },
+      ErrorCode::INVALID_ENUM);
   r.text("author", m.author, true, kMaxNameChars);
   r.text("body", m.body, true, kMaxNoteChars);
   r.time("at", m.at, true);
@@ -491,7 +515,9 @@ Result<LedgerEntry> decode_ledger_entry(const Json& j) {
   ObjectReader r(j, "");
   LedgerEntry e;
   r.text("id", e.id, true, 256);
-  r.enumeration("kind", e.kind, true, [](std::string_view v) { return entry_kind_from_string(v); }, ErrorCode::INVALID_ENUM);
+  r.enumeration(
+      "kind", e.kind, true, [](std::string_view v) { return entry_kind_from_string(v); },
+      ErrorCode::INVALID_ENUM);
   r.id("return_id", e.return_id, true);
   r.id("lead_id", e.lead_id, true);
   r.id("buyer_id", e.buyer_id, true);
@@ -507,7 +533,9 @@ Result<Policy> decode_policy(const Json& j) { return decode_policy_at(j, ""); }
 Result<Actor> decode_actor(const Json& j) {
   ObjectReader r(j, "");
   Actor a;
-  r.enumeration("role", a.role, true, [](std::string_view v) { return role_from_string(v); }, ErrorCode::INVALID_ENUM);
+  r.enumeration(
+      "role", a.role, true, [](std::string_view v) { return role_from_string(v); },
+      ErrorCode::INVALID_ENUM);
   r.text("subject", a.subject, false, kMaxNameChars);
   r.id("buyer_id", a.buyer_id, a.role == Role::buyer && r.ok());
   return finish(r, std::move(a));
@@ -541,7 +569,9 @@ Result<HistoricalReturn> decode_historical_return(const Json& j) {
       r.adopt(counts.error());
     }
   }
-  r.enumeration("actual", h.actual, true, [](std::string_view v) { return verdict_from_string(v); }, ErrorCode::INVALID_ENUM);
+  r.enumeration(
+      "actual", h.actual, true, [](std::string_view v) { return verdict_from_string(v); },
+      ErrorCode::INVALID_ENUM);
   r.money("credit_cents", h.credit_cents, false);
   return finish(r, std::move(h));
 }
@@ -628,7 +658,9 @@ Result<OpArgs> decode_op_args(std::string_view op, const Json& args) {
 
 // --- Encoders ----------------------------------------------------------------------------------
 
-Json to_json(const Coverage& v) { return Json{{"states", v.states}, {"zip_prefixes", v.zip_prefixes}}; }
+Json to_json(const Coverage& v) {
+  return Json{{"states", v.states}, {"zip_prefixes", v.zip_prefixes}};
+}
 
 Json to_json(const PolicyRule& v) {
   Json j{{"id", v.id}};
@@ -722,12 +754,9 @@ Json to_json(const ReturnCase& v) {
 }
 
 Json to_json(const Message& v) {
-  return Json{{"id", v.id},
-              {"return_id", v.return_id},
-              {"author_role", to_string(v.author_role)},
-              {"author", v.author},
-              {"body", v.body},
-              {"at", v.at}};
+  return Json{
+      {"id", v.id},         {"return_id", v.return_id}, {"author_role", to_string(v.author_role)},
+      {"author", v.author}, {"body", v.body},           {"at", v.at}};
 }
 
 Json to_json(const LedgerEntry& v) {
@@ -768,18 +797,15 @@ Json to_json(const Evidence& v) {
 }
 
 Json to_json(const RoutingAlert& v) {
-  return Json{{"kind", "routing_filter"},
-              {"buyer_id", v.buyer_id},
-              {"lead_id", v.lead_id},
-              {"campaign_id", v.campaign_id},
-              {"return_id", v.return_id},
-              {"sentence", v.sentence}};
+  return Json{{"kind", "routing_filter"},     {"buyer_id", v.buyer_id},   {"lead_id", v.lead_id},
+              {"campaign_id", v.campaign_id}, {"return_id", v.return_id}, {"sentence", v.sentence}};
 }
 
 Json to_json(const Effects& v) {
   Json ledger = Json::array();
   for (const LedgerEntry& e : v.ledger) ledger.push_back(to_json(e));
-  Json j{{"op", to_string(v.op)}, {"return_deleted", v.return_deleted}, {"ledger", std::move(ledger)}};
+  Json j{
+      {"op", to_string(v.op)}, {"return_deleted", v.return_deleted}, {"ledger", std::move(ledger)}};
   if (v.ret) j["return"] = to_json(*v.ret);
   if (v.lead) j["lead"] = to_json(*v.lead);
   if (v.message) j["message"] = to_json(*v.message);
@@ -843,7 +869,9 @@ Json to_json(const OpArgs& args) {
       [](const auto& x) -> Json {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, SaveDraftArgs> || std::is_same_v<T, SubmitReturnArgs>) {
-          Json j{{"return_id", x.return_id}, {"lead_id", x.lead_id}, {"note", x.note},
+          Json j{{"return_id", x.return_id},
+                 {"lead_id", x.lead_id},
+                 {"note", x.note},
                  {"drafted_at", x.drafted_at}};
           if (x.reason) j["reason"] = to_string(*x.reason);
           return j;

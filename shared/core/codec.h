@@ -2,9 +2,8 @@
 // never a throw), canonical on output. One codec per type; the protocol and the UI use these.
 #pragma once
 
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "core/lifecycle.h"
 #include "core/validation.h"

@@ -20,9 +20,7 @@ namespace returns {
 constexpr bool is_open(ReturnState s) {
   return s == ReturnState::pending || s == ReturnState::discussion;
 }
-constexpr bool blocks_new_return(ReturnState s) {
-  return is_open(s) || s == ReturnState::accepted;
-}
+constexpr bool blocks_new_return(ReturnState s) { return is_open(s) || s == ReturnState::accepted; }
 
 // Where a buyer takes leads. Empty `states` means every state. When `zip_prefixes` is non-empty
 // a lead must also have a zip starting with one of them.
@@ -78,9 +76,9 @@ struct Decision {
   std::string by;  // operator subject, or "auto:<rule id>"
   Millis at = 0;
   std::string note;
-  Money credit_cents = 0;       // 0 for rejections
-  bool charged_back = false;    // supplier payout reversed too
-  Money chargeback_cents = 0;   // amount taken back from the supplier
+  Money credit_cents = 0;      // 0 for rejections
+  bool charged_back = false;   // supplier payout reversed too
+  Money chargeback_cents = 0;  // amount taken back from the supplier
   friend bool operator==(const Decision&, const Decision&) = default;
 };
 

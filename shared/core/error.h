@@ -15,43 +15,43 @@ namespace returns {
 
 enum class ErrorCode {
   // Input shape (codecs).
-  BAD_JSON,          // not parseable JSON
-  BAD_TYPE,          // a field has the wrong JSON type
-  MISSING_FIELD,     // a required field is absent
-  UNKNOWN_FIELD,     // a field the schema does not know (catches typos in policies)
-  INVALID_ID,        // id empty, longer than 64 chars, or outside [A-Za-z0-9._:-]
-  INVALID_ENUM,      // unknown value for an enumerated field (billing, state, role, op)
-  INVALID_REASON,    // unknown return reason code
-  INVALID_AMOUNT,    // money negative or out of range
-  INVALID_TIME,      // timestamp negative or out of range
-  INVALID_TEXT,      // text is not valid UTF-8 or contains control characters
-  TEXT_TOO_LONG,     // text longer than its limit
-  INVALID_POLICY,    // policy violates its own constraints (see docs/domain.md)
+  BAD_JSON,        // not parseable JSON
+  BAD_TYPE,        // a field has the wrong JSON type
+  MISSING_FIELD,   // a required field is absent
+  UNKNOWN_FIELD,   // a field the schema does not know (catches typos in policies)
+  INVALID_ID,      // id empty, longer than 64 chars, or outside [A-Za-z0-9._:-]
+  INVALID_ENUM,    // unknown value for an enumerated field (billing, state, role, op)
+  INVALID_REASON,  // unknown return reason code
+  INVALID_AMOUNT,  // money negative or out of range
+  INVALID_TIME,    // timestamp negative or out of range
+  INVALID_TEXT,    // text is not valid UTF-8 or contains control characters
+  TEXT_TOO_LONG,   // text longer than its limit
+  INVALID_POLICY,  // policy violates its own constraints (see docs/domain.md)
   // Domain refusals.
   LEAD_NOT_FOUND,
   RETURN_NOT_FOUND,
   BUYER_NOT_FOUND,
   SUPPLIER_NOT_FOUND,
-  CAMPAIGN_NOT_FOUND,  // unknown campaign, or one that belongs to another buyer
-  NOT_YOUR_LEAD,       // the lead was sold to another buyer
-  ALREADY_RETURNED,    // the lead already has an accepted return
-  RETURN_OPEN,         // the lead already has a pending or discussion return
-  WINDOW_CLOSED,       // submitted at or after the policy window end (server clock)
-  TOO_EARLY,           // submitted before the policy cool-off ends
-  REASON_REQUIRED,     // submit without a reason
-  NOTE_REQUIRED,       // `other` without a 10..2000 char note, or reject without a note
-  BAD_TRANSITION,      // the return's state does not allow this op
-  CREDIT_OUT_OF_RANGE, // partial credit outside 1..lead price
-  FORBIDDEN,           // the actor's role or ownership does not allow this op
-  DUPLICATE_ID,        // the return id is already used for another lead
-  LEAD_CONFLICT,       // a re-sent lead differs from the stored one (ingest is not a merge)
+  CAMPAIGN_NOT_FOUND,   // unknown campaign, or one that belongs to another buyer
+  NOT_YOUR_LEAD,        // the lead was sold to another buyer
+  ALREADY_RETURNED,     // the lead already has an accepted return
+  RETURN_OPEN,          // the lead already has a pending or discussion return
+  WINDOW_CLOSED,        // submitted at or after the policy window end (server clock)
+  TOO_EARLY,            // submitted before the policy cool-off ends
+  REASON_REQUIRED,      // submit without a reason
+  NOTE_REQUIRED,        // `other` without a 10..2000 char note, or reject without a note
+  BAD_TRANSITION,       // the return's state does not allow this op
+  CREDIT_OUT_OF_RANGE,  // partial credit outside 1..lead price
+  FORBIDDEN,            // the actor's role or ownership does not allow this op
+  DUPLICATE_ID,         // the return id is already used for another lead
+  LEAD_CONFLICT,        // a re-sent lead differs from the stored one (ingest is not a merge)
   // Sync protocol and transport (used by the server and the sync engine).
-  UNAUTHORIZED,     // token missing, malformed or forged
+  UNAUTHORIZED,  // token missing, malformed or forged
   TOKEN_EXPIRED,
-  HELLO_REQUIRED,   // first frame was not hello, or hello came twice
+  HELLO_REQUIRED,  // first frame was not hello, or hello came twice
   UNSUPPORTED_PROTO,
   UNKNOWN_OP,
-  SEQ_GAP,          // pushed seq skips ahead of last_seq + 1
+  SEQ_GAP,  // pushed seq skips ahead of last_seq + 1
   RATE_LIMITED,
   FRAME_TOO_LARGE,
   INTERNAL,
@@ -79,8 +79,8 @@ inline Error make_error(ErrorCode code, std::string field, std::string message) 
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}       // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}   // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }

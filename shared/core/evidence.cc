@@ -5,10 +5,14 @@ namespace returns {
 
 std::string_view to_string(EvidenceVerdict v) {
   switch (v) {
-    case EvidenceVerdict::supports: return "supports";
-    case EvidenceVerdict::warns: return "warns";
-    case EvidenceVerdict::cannot_verify: return "cannot_verify";
-    case EvidenceVerdict::none: return "none";
+    case EvidenceVerdict::supports:
+      return "supports";
+    case EvidenceVerdict::warns:
+      return "warns";
+    case EvidenceVerdict::cannot_verify:
+      return "cannot_verify";
+    case EvidenceVerdict::none:
+      return "none";
   }
   return "none";
 }
@@ -36,16 +40,16 @@ Evidence compute_evidence(Reason reason, const Lead& lead, const Campaign& campa
       }
       break;
     case Reason::duplicate:
-      if (history.delivered_before(lead.buyer_id, lead.contact_hash, lead.id,
-                                   lead.delivered_at)) {
+      if (history.delivered_before(lead.buyer_id, lead.contact_hash, lead.id, lead.delivered_at)) {
         e.verdict = EvidenceVerdict::supports;
         e.code = "earlier_delivery";
         e.sentence = "The same contact was delivered to you earlier.";
       } else {
         e.verdict = EvidenceVerdict::cannot_verify;
         e.code = "other_source";
-        e.sentence = "No earlier delivery of this contact to you; a duplicate from another "
-                     "source cannot be verified here.";
+        e.sentence =
+            "No earlier delivery of this contact to you; a duplicate from another "
+            "source cannot be verified here.";
       }
       break;
     case Reason::tcpa_risk:

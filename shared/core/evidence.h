@@ -27,8 +27,8 @@ std::string_view to_string(EvidenceVerdict);
 struct Evidence {
   Reason reason = Reason::other;
   EvidenceVerdict verdict = EvidenceVerdict::none;
-  std::string code;      // stable machine code, e.g. "vertical_mismatch", "tcpa_not_flagged"
-  std::string sentence;  // one human sentence for the portal
+  std::string code;            // stable machine code, e.g. "vertical_mismatch", "tcpa_not_flagged"
+  std::string sentence;        // one human sentence for the portal
   bool routing_alert = false;  // out_of_service_area supported: the routing filter let it through
   friend bool operator==(const Evidence&, const Evidence&) = default;
 };

@@ -7,10 +7,14 @@ namespace returns {
 
 std::string_view to_string(EntryKind k) {
   switch (k) {
-    case EntryKind::revenue_reversal: return "revenue_reversal";
-    case EntryKind::wallet_credit: return "wallet_credit";
-    case EntryKind::invoice_adjustment: return "invoice_adjustment";
-    case EntryKind::supplier_chargeback: return "supplier_chargeback";
+    case EntryKind::revenue_reversal:
+      return "revenue_reversal";
+    case EntryKind::wallet_credit:
+      return "wallet_credit";
+    case EntryKind::invoice_adjustment:
+      return "invoice_adjustment";
+    case EntryKind::supplier_chargeback:
+      return "supplier_chargeback";
   }
   return "";
 }
@@ -32,9 +36,9 @@ Money chargeback_for(Money credit_cents, Money price_cents, Money cost_cents) {
   return static_cast<Money>(scaled);
 }
 
-std::vector<LedgerEntry> accept_entries(const ReturnCase& ret, const Lead& lead,
-                                        const Buyer& buyer, Money credit_cents,
-                                        Money chargeback_cents, int accept_number, Millis at) {
+std::vector<LedgerEntry> accept_entries(const ReturnCase& ret, const Lead& lead, const Buyer& buyer,
+                                        Money credit_cents, Money chargeback_cents,
+                                        int accept_number, Millis at) {
   std::vector<LedgerEntry> out;
   auto add = [&](EntryKind kind, Money amount) {
     LedgerEntry e;
@@ -86,9 +90,15 @@ int Balances::apply(std::span<const LedgerEntry> entries) {
         revenue_reversed_ += e.amount_cents;
         reversed_by_lead_[e.lead_id] += e.amount_cents;
         break;
-      case EntryKind::wallet_credit: wallet_[e.buyer_id] += e.amount_cents; break;
-      case EntryKind::invoice_adjustment: accrued_[e.buyer_id] += e.amount_cents; break;
-      case EntryKind::supplier_chargeback: chargeback_[e.supplier_id] += e.amount_cents; break;
+      case EntryKind::wallet_credit:
+        wallet_[e.buyer_id] += e.amount_cents;
+        break;
+      case EntryKind::invoice_adjustment:
+        accrued_[e.buyer_id] += e.amount_cents;
+        break;
+      case EntryKind::supplier_chargeback:
+        chargeback_[e.supplier_id] += e.amount_cents;
+        break;
     }
   }
   return added;

@@ -42,9 +42,9 @@ Money chargeback_for(Money credit_cents, Money price_cents, Money cost_cents);
 
 // Entries for the `accept_number`-th accept of `ret` (1-based). Deterministic ids: computing the
 // same accept twice yields the same ids, so applying both moves money once.
-std::vector<LedgerEntry> accept_entries(const ReturnCase& ret, const Lead& lead,
-                                        const Buyer& buyer, Money credit_cents,
-                                        Money chargeback_cents, int accept_number, Millis at);
+std::vector<LedgerEntry> accept_entries(const ReturnCase& ret, const Lead& lead, const Buyer& buyer,
+                                        Money credit_cents, Money chargeback_cents,
+                                        int accept_number, Millis at);
 
 // Reversals for every entry in `entries` that is not itself a reversal and is not yet reversed
 // within `entries`.
@@ -55,11 +55,11 @@ class Balances {
  public:
   // Returns how many entries were new.
   int apply(std::span<const LedgerEntry> entries);
-  Money wallet(const std::string& buyer_id) const;           // sum of wallet_credit
+  Money wallet(const std::string& buyer_id) const;              // sum of wallet_credit
   Money accrued_adjustment(const std::string& buyer_id) const;  // sum of invoice_adjustment
-  Money revenue_reversed() const;                            // sum of revenue_reversal (<= 0)
+  Money revenue_reversed() const;                               // sum of revenue_reversal (<= 0)
   Money revenue_reversed_for(const std::string& lead_id) const;
-  Money chargebacks(const std::string& supplier_id) const;   // sum of supplier_chargeback
+  Money chargebacks(const std::string& supplier_id) const;  // sum of supplier_chargeback
   std::size_t entry_count() const { return seen_.size(); }
 
  private:

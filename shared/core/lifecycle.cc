@@ -28,12 +28,15 @@ bool role_may_send(OpKind op, Role role) {
     case OpKind::save_draft:
     case OpKind::discard_draft:
     case OpKind::submit_return:
-    case OpKind::withdraw_return: return role == Role::buyer;
-    case OpKind::post_message: return true;
+    case OpKind::withdraw_return:
+      return role == Role::buyer;
+    case OpKind::post_message:
+      return true;
     case OpKind::accept_return:
     case OpKind::reject_return:
     case OpKind::reopen_return:
-    case OpKind::set_policy: return role == Role::operator_;
+    case OpKind::set_policy:
+      return role == Role::operator_;
   }
   return false;
 }
@@ -87,7 +90,8 @@ std::optional<Error> blocking_return(const ReturnCase& self, const CaseView& vie
   for (const ReturnCase& other : view.returns_for_lead(self.lead_id)) {
     if (other.id == self.id) continue;
     if (other.state == ReturnState::accepted) {
-      return make_error(ErrorCode::ALREADY_RETURNED, "", "Another return of this lead was accepted.");
+      return make_error(ErrorCode::ALREADY_RETURNED, "",
+                        "Another return of this lead was accepted.");
     }
     if (is_open(other.state)) {
       return make_error(ErrorCode::RETURN_OPEN, "", "Another return of this lead is open.");
@@ -153,8 +157,8 @@ Result<Effects> save_draft(const Actor& actor, const SaveDraftArgs& a, const Cas
   return fx;
 }
 
-Result<Effects> submit_return(const Actor& actor, const SubmitReturnArgs& a,
-                              const CaseView& view, Millis now) {
+Result<Effects> submit_return(const Actor& actor, const SubmitReturnArgs& a, const CaseView& view,
+                              Millis now) {
   SubmissionCheck check =
       check_submission(actor, a.return_id, a.lead_id, a.reason, a.note, view, now);
   if (!check.issues.empty()) {
@@ -237,7 +241,8 @@ Result<Effects> post_message(const Actor& actor, const PostMessageArgs& a, const
 
 Result<Effects> accept_return(const Actor& actor, const AcceptReturnArgs& a, const CaseView& view,
                               Millis now) {
-  Result<const ReturnCase*> found = find_actionable(actor, OpKind::accept_return, a.return_id, view);
+  Result<const ReturnCase*> found =
+      find_actionable(actor, OpKind::accept_return, a.return_id, view);
   if (!found.ok()) return found.error();
   const ReturnCase& ret = **found;
   const Lead* lead = view.find_lead(ret.lead_id);
@@ -258,14 +263,15 @@ Result<Effects> accept_return(const Actor& actor, const AcceptReturnArgs& a, con
   if (auto blocked = blocking_return(ret, view)) return *blocked;
   Effects fx;
   fx.op = OpKind::accept_return;
-  write_accept(fx, ret, *lead, *buyer, view.find_supplier(lead->supplier_id), credit,
-               a.charge_back, actor.subject, a.note, now);
+  write_accept(fx, ret, *lead, *buyer, view.find_supplier(lead->supplier_id), credit, a.charge_back,
+               actor.subject, a.note, now);
   return fx;
 }
 
 Result<Effects> reject_return(const Actor& actor, const RejectReturnArgs& a, const CaseView& view,
                               Millis now) {
-  Result<const ReturnCase*> found = find_actionable(actor, OpKind::reject_return, a.return_id, view);
+  Result<const ReturnCase*> found =
+      find_actionable(actor, OpKind::reject_return, a.return_id, view);
   if (!found.ok()) return found.error();
   if (Status s = check_free_text("note", a.note); !s.ok()) return s.error();
   if (is_blank(a.note)) {
@@ -283,7 +289,8 @@ Result<Effects> reject_return(const Actor& actor, const RejectReturnArgs& a, con
 
 Result<Effects> reopen_return(const Actor& actor, const ReopenReturnArgs& a, const CaseView& view,
                               Millis now) {
-  Result<const ReturnCase*> found = find_actionable(actor, OpKind::reopen_return, a.return_id, view);
+  Result<const ReturnCase*> found =
+      find_actionable(actor, OpKind::reopen_return, a.return_id, view);
   if (!found.ok()) return found.error();
   if (Status s = check_free_text("note", a.note); !s.ok()) return s.error();
   ReturnCase ret = **found;
@@ -395,7 +402,8 @@ std::optional<ReturnState> transition_target(ReturnState from, OpKind op, Role r
     case OpKind::reopen_return:
       if (from == S::accepted || from == S::rejected) return S::pending;
       return std::nullopt;
-    case OpKind::set_policy: return std::nullopt;
+    case OpKind::set_policy:
+      return std::nullopt;
   }
   return std::nullopt;
 }
@@ -404,8 +412,7 @@ bool transition_allowed(ReturnState from, OpKind op, Role role) {
   return transition_target(from, op, role).has_value();
 }
 
-Result<Effects> apply_op(const Actor& actor, const OpArgs& args, const CaseView& view,
-                         Millis now) {
+Result<Effects> apply_op(const Actor& actor, const OpArgs& args, const CaseView& view, Millis now) {
   const OpKind op = kind_of(args);
   if (!role_may_send(op, actor.role)) return forbidden_role(op, actor.role);
   if (actor.role == Role::buyer && !is_valid_id(actor.buyer_id)) {
@@ -418,14 +425,18 @@ Result<Effects> apply_op(const Actor& actor, const OpArgs& args, const CaseView&
         if constexpr (std::is_same_v<T, DiscardDraftArgs>) {
           return simple_transition(actor, op, a.return_id, view, now);
         }
-        if constexpr (std::is_same_v<T, SubmitReturnArgs>) return submit_return(actor, a, view, now);
+        if constexpr (std::is_same_v<T, SubmitReturnArgs>)
+          return submit_return(actor, a, view, now);
         if constexpr (std::is_same_v<T, WithdrawReturnArgs>) {
           return simple_transition(actor, op, a.return_id, view, now);
         }
         if constexpr (std::is_same_v<T, PostMessageArgs>) return post_message(actor, a, view, now);
-        if constexpr (std::is_same_v<T, AcceptReturnArgs>) return accept_return(actor, a, view, now);
-        if constexpr (std::is_same_v<T, RejectReturnArgs>) return reject_return(actor, a, view, now);
-        if constexpr (std::is_same_v<T, ReopenReturnArgs>) return reopen_return(actor, a, view, now);
+        if constexpr (std::is_same_v<T, AcceptReturnArgs>)
+          return accept_return(actor, a, view, now);
+        if constexpr (std::is_same_v<T, RejectReturnArgs>)
+          return reject_return(actor, a, view, now);
+        if constexpr (std::is_same_v<T, ReopenReturnArgs>)
+          return reopen_return(actor, a, view, now);
         if constexpr (std::is_same_v<T, SetPolicyArgs>) return set_policy(a, view);
       },
       args);

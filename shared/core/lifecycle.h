@@ -44,7 +44,9 @@ struct SaveDraftArgs {
   std::string note;
   Millis drafted_at = 0;
 };
-struct DiscardDraftArgs { std::string return_id; };
+struct DiscardDraftArgs {
+  std::string return_id;
+};
 struct SubmitReturnArgs {  // submits an existing draft, or creates and submits in one go
   std::string return_id;
   std::string lead_id;
@@ -52,7 +54,9 @@ struct SubmitReturnArgs {  // submits an existing draft, or creates and submits 
   std::string note;
   Millis drafted_at = 0;
 };
-struct WithdrawReturnArgs { std::string return_id; };
+struct WithdrawReturnArgs {
+  std::string return_id;
+};
 struct PostMessageArgs {
   std::string return_id;
   std::string message_id;
@@ -76,9 +80,9 @@ struct SetPolicyArgs {
   std::string buyer_id;
   Policy policy;
 };
-using OpArgs = std::variant<SaveDraftArgs, DiscardDraftArgs, SubmitReturnArgs,
-                            WithdrawReturnArgs, PostMessageArgs, AcceptReturnArgs,
-                            RejectReturnArgs, ReopenReturnArgs, SetPolicyArgs>;
+using OpArgs = std::variant<SaveDraftArgs, DiscardDraftArgs, SubmitReturnArgs, WithdrawReturnArgs,
+                            PostMessageArgs, AcceptReturnArgs, RejectReturnArgs, ReopenReturnArgs,
+                            SetPolicyArgs>;
 OpKind kind_of(const OpArgs& args);
 
 // The read-only state an op needs. The server store implements it over SQLite, the browser
@@ -113,12 +117,12 @@ struct RoutingAlert {
 // What an allowed op changes. The store writes all of it in one transaction.
 struct Effects {
   OpKind op = OpKind::save_draft;
-  std::optional<ReturnCase> ret;       // the return after the op (absent for set_policy)
-  bool return_deleted = false;         // discard_draft removes the draft
-  std::optional<Lead> lead;            // the lead when its status changed
-  std::vector<LedgerEntry> ledger;     // new entries
+  std::optional<ReturnCase> ret;    // the return after the op (absent for set_policy)
+  bool return_deleted = false;      // discard_draft removes the draft
+  std::optional<Lead> lead;         // the lead when its status changed
+  std::vector<LedgerEntry> ledger;  // new entries
   std::optional<Message> message;
-  std::optional<Buyer> buyer;          // set_policy: the buyer with its new policy
+  std::optional<Buyer> buyer;                  // set_policy: the buyer with its new policy
   std::optional<PolicyEvaluation> evaluation;  // submit: how the policy decided
   std::optional<Evidence> evidence;            // submit: the reason's evidence
   std::optional<RoutingAlert> alert;           // submit of a supported out_of_service_area

@@ -18,8 +18,8 @@ Status load_array(const Json& world, const char* key, Decode decode, std::vector
     Result<T> v = decode((*it)[i]);
     if (!v.ok()) {
       Error e = v.error();
-      e.field = std::string(key) + "[" + std::to_string(i) + "]" +
-                (e.field.empty() ? "" : "." + e.field);
+      e.field =
+          std::string(key) + "[" + std::to_string(i) + "]" + (e.field.empty() ? "" : "." + e.field);
       return e;
     }
     out.push_back(std::move(v).value());

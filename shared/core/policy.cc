@@ -80,8 +80,8 @@ bool rule_matches(const PolicyRule& rule, const PolicyInput& in, Millis age,
                 money_text(*rule.max_price_cents) + ".");
   }
   if (rule.max_return_rate && !rate_below(in.trailing_30d, *rule.max_return_rate)) {
-    return fail(prefix + "the 30-day return rate " + rate_text(in.trailing_30d) +
-                " is not below " + percent_text(*rule.max_return_rate) + ".");
+    return fail(prefix + "the 30-day return rate " + rate_text(in.trailing_30d) + " is not below " +
+                percent_text(*rule.max_return_rate) + ".");
   }
   int today = 0;
   if (auto it = in.auto_accepted_today.find(rule.id); it != in.auto_accepted_today.end()) {
@@ -170,8 +170,7 @@ Status validate_policy(const Policy& p) {
     if (r.max_price_cents && (*r.max_price_cents < 0 || *r.max_price_cents > kMaxMoney)) {
       return policy_error(at + "max_price_cents", "A rule's price limit must not be negative.");
     }
-    if (r.max_return_rate &&
-        (*r.max_return_rate < 0 || *r.max_return_rate > kBasisPointsWhole)) {
+    if (r.max_return_rate && (*r.max_return_rate < 0 || *r.max_return_rate > kBasisPointsWhole)) {
       return policy_error(at + "max_return_rate", "A rule's rate limit must be between 0 and 1.");
     }
     if (r.max_auto_per_day && *r.max_auto_per_day < 0) {
@@ -180,8 +179,8 @@ Status validate_policy(const Policy& p) {
     std::set<Reason> seen;
     for (Reason reason : r.reasons) {
       if (!seen.insert(reason).second) {
-        return policy_error(at + "reasons", "A rule lists reason " +
-                                                std::string(to_string(reason)) + " twice.");
+        return policy_error(at + "reasons",
+                            "A rule lists reason " + std::string(to_string(reason)) + " twice.");
       }
     }
   }
@@ -251,12 +250,11 @@ PolicyEvaluation evaluate_policy(const Policy& policy, const PolicyInput& in) {
       ev.refusal = ErrorCode::TOO_EARLY;
       ev.checks.push_back({"cool_off", false,
                            "Returns can be filed " + hours_text(policy.min_age_hours) +
-                               " after delivery; " + format_duration(cool_off - age) +
-                               " to go."});
+                               " after delivery; " + format_duration(cool_off - age) + " to go."});
       return ev;
     }
-    ev.checks.push_back({"cool_off", true,
-                         "The " + hours_text(policy.min_age_hours) + " cool-off has passed."});
+    ev.checks.push_back(
+        {"cool_off", true, "The " + hours_text(policy.min_age_hours) + " cool-off has passed."});
   }
   if (policy.mode == PolicyMode::manual) {
     ev.decision = Verdict::manual_review;
@@ -273,8 +271,8 @@ PolicyEvaluation evaluate_policy(const Policy& policy, const PolicyInput& in) {
   }
   if (policy.cap_rate) {
     ev.checks.push_back({"cap_rate", true,
-                         "The 30-day return rate " + rate_text(in.trailing_30d) +
-                             " is below the " + percent_text(*policy.cap_rate) + " cap."});
+                         "The 30-day return rate " + rate_text(in.trailing_30d) + " is below the " +
+                             percent_text(*policy.cap_rate) + " cap."});
   }
   if (policy.mode == PolicyMode::always_accept) {
     ev.decision = Verdict::auto_accept;
@@ -290,11 +288,12 @@ PolicyEvaluation evaluate_policy(const Policy& policy, const PolicyInput& in) {
     }
   }
   ev.decision = Verdict::manual_review;
-  ev.checks.push_back({"rules", false,
-                       policy.rules.empty()
-                           ? std::string("No auto-accept rule is set, so the return goes to review.")
-                           : std::string("No auto-accept rule applies, so the return goes to "
-                                         "review.")});
+  ev.checks.push_back(
+      {"rules", false,
+       policy.rules.empty()
+           ? std::string("No auto-accept rule is set, so the return goes to review.")
+           : std::string("No auto-accept rule applies, so the return goes to "
+                         "review.")});
   return ev;
 }
 

@@ -28,21 +28,21 @@ std::optional<PolicyMode> policy_mode_from_string(std::string_view);
 
 // One auto-accept rule. Every limit that is set must hold for the rule to match.
 struct PolicyRule {
-  std::string id;                             // names the decision: decided by "auto:<id>"
-  std::optional<int> max_age_hours;           // age < max_age_hours (strict)
-  std::vector<Reason> reasons;                // empty = any reason
-  std::optional<Money> max_price_cents;       // lead price <= max (inclusive)
-  std::optional<BasisPoints> max_return_rate; // trailing-30-day rate < max (strict)
-  std::optional<int> max_auto_per_day;        // auto-accepts by this rule today (UTC) < max
+  std::string id;                              // names the decision: decided by "auto:<id>"
+  std::optional<int> max_age_hours;            // age < max_age_hours (strict)
+  std::vector<Reason> reasons;                 // empty = any reason
+  std::optional<Money> max_price_cents;        // lead price <= max (inclusive)
+  std::optional<BasisPoints> max_return_rate;  // trailing-30-day rate < max (strict)
+  std::optional<int> max_auto_per_day;         // auto-accepts by this rule today (UTC) < max
   friend bool operator==(const PolicyRule&, const PolicyRule&) = default;
 };
 
 struct Policy {
   PolicyMode mode = PolicyMode::rules;
-  int window_hours = 168;                // submissions at age >= window are refused
-  int min_age_hours = 0;                 // submissions at age < min_age are refused
-  std::vector<PolicyRule> rules;         // ordered; first match auto-accepts
-  std::optional<BasisPoints> cap_rate;   // rate >= cap: manual review, whatever the rules say
+  int window_hours = 168;               // submissions at age >= window are refused
+  int min_age_hours = 0;                // submissions at age < min_age are refused
+  std::vector<PolicyRule> rules;        // ordered; first match auto-accepts
+  std::optional<BasisPoints> cap_rate;  // rate >= cap: manual review, whatever the rules say
   friend bool operator==(const Policy&, const Policy&) = default;
 };
 
@@ -73,7 +73,7 @@ struct PolicyInput {
   Millis now = 0;
   std::optional<Reason> reason;
   Money price_cents = 0;
-  RateCounts trailing_30d;                       // the buyer's, before this return
+  RateCounts trailing_30d;                         // the buyer's, before this return
   std::map<std::string, int> auto_accepted_today;  // rule id -> auto-accepts today (UTC)
 };
 
@@ -95,8 +95,8 @@ struct PolicyEvaluation {
   std::string rule;                  // matching rule id when auto-accepted by a rule,
                                      // "always_accept" in that mode, else empty
   std::optional<ErrorCode> refusal;  // WINDOW_CLOSED or TOO_EARLY when refused
-  Millis deadline = 0;               // delivered_at + window: submissions at or after it are refused
-  std::vector<PolicyCheck> checks;   // in evaluation order; explanation = their sentences
+  Millis deadline = 0;              // delivered_at + window: submissions at or after it are refused
+  std::vector<PolicyCheck> checks;  // in evaluation order; explanation = their sentences
   friend bool operator==(const PolicyEvaluation&, const PolicyEvaluation&) = default;
 };
 
@@ -114,7 +114,7 @@ struct HistoricalReturn {
   Millis submitted_at = 0;
   Reason reason = Reason::other;
   Money price_cents = 0;
-  RateCounts trailing_30d;  // the buyer's counts at submission time
+  RateCounts trailing_30d;                  // the buyer's counts at submission time
   Verdict actual = Verdict::manual_review;  // how it was decided then
   Money credit_cents = 0;                   // credit granted then (0 if not accepted)
 };
@@ -132,8 +132,8 @@ struct WhatIfSummary {
   int auto_accept = 0;
   int manual_review = 0;
   int refused = 0;
-  int changed = 0;               // items whose decision differs from `before`
-  Money auto_accept_cents = 0;   // price of the leads the new policy would auto-accept
+  int changed = 0;              // items whose decision differs from `before`
+  Money auto_accept_cents = 0;  // price of the leads the new policy would auto-accept
   friend bool operator==(const WhatIfSummary&, const WhatIfSummary&) = default;
 };
 

@@ -35,9 +35,8 @@ bool is_clean_text(const std::string& text, std::size_t* code_points) {
       cp = (cp << 6) | (p[i] & 0x3fu);
     }
     // Overlong forms, surrogates and values past U+10FFFF are not valid UTF-8.
-    if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
-        (extra == 3 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
-        (cp >= 0x80 && cp < 0xa0)) {
+    if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp < 0xa0)) {
       return false;
     }
     p += extra + 1;
@@ -54,9 +53,9 @@ Status check_note(std::optional<Reason> reason, const std::string& note) {
                       "The note must be valid UTF-8 text without control characters.");
   }
   if (chars > kMaxNoteChars) {
-    return make_error(ErrorCode::TEXT_TOO_LONG, "note",
-                      "The note is " + std::to_string(chars) +
-                          " characters; at most 2000 are allowed.");
+    return make_error(
+        ErrorCode::TEXT_TOO_LONG, "note",
+        "The note is " + std::to_string(chars) + " characters; at most 2000 are allowed.");
   }
   if (reason == Reason::other && chars < kMinOtherNoteChars) {
     return make_error(ErrorCode::NOTE_REQUIRED, "note",
@@ -107,8 +106,8 @@ SubmissionCheck check_submission(const Actor& actor, const std::string& return_i
     }
     if (existing->state != ReturnState::draft) {
       issue("", ErrorCode::BAD_TRANSITION,
-            "This return was already submitted (it is " +
-                std::string(to_string(existing->state)) + ").");
+            "This return was already submitted (it is " + std::string(to_string(existing->state)) +
+                ").");
       return out;
     }
   }
@@ -149,8 +148,9 @@ SubmissionCheck check_submission(const Actor& actor, const std::string& return_i
                                    policy_input_for(*out.lead, *out.buyer, reason, view, now));
   if (out.evaluation->decision == Verdict::refused) {
     const ErrorCode code = out.evaluation->refusal.value_or(ErrorCode::WINDOW_CLOSED);
-    issue("", code, out.evaluation->checks.empty() ? std::string(to_string(code))
-                                                   : out.evaluation->checks.back().sentence);
+    issue("", code,
+          out.evaluation->checks.empty() ? std::string(to_string(code))
+                                         : out.evaluation->checks.back().sentence);
   }
   return out;
 }
@@ -163,8 +163,8 @@ Validation validate_draft(const Actor& actor, const DraftInput& draft, const Cas
 Preview preview_draft(const Actor& actor, const DraftInput& draft, const CaseView& view,
                       Millis now) {
   Preview pv;
-  SubmissionCheck check = check_submission(actor, draft.return_id, draft.lead_id, draft.reason,
-                                           draft.note, view, now);
+  SubmissionCheck check =
+      check_submission(actor, draft.return_id, draft.lead_id, draft.reason, draft.note, view, now);
   pv.validation.errors = std::move(check.issues);
   pv.validation.ok = pv.validation.errors.empty();
   pv.evaluation = check.evaluation;

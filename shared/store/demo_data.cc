@@ -40,7 +40,8 @@ class Rng {
   }
   // A duration in [lo_h, hi_h) hours, in milliseconds.
   Millis hours(double lo_h, double hi_h) {
-    return static_cast<Millis>((lo_h + (hi_h - lo_h) * unit()) * static_cast<double>(kMillisPerHour));
+    return static_cast<Millis>((lo_h + (hi_h - lo_h) * unit()) *
+                               static_cast<double>(kMillisPerHour));
   }
   template <class T>
   const T& pick(const std::vector<T>& v) {
@@ -84,7 +85,8 @@ class Rng {
 
 // An independent stream per (purpose, index), so one part of the world never shifts another.
 Rng stream(std::uint64_t seed, std::uint64_t purpose, std::uint64_t index) {
-  return Rng(mix64(seed ^ mix64(purpose * 0x100000001B3ULL + mix64(index + 0x632BE59BD9B4E019ULL))));
+  return Rng(
+      mix64(seed ^ mix64(purpose * 0x100000001B3ULL + mix64(index + 0x632BE59BD9B4E019ULL))));
 }
 
 // --- The cast. ------------------------------------------------------------------------------
@@ -103,7 +105,7 @@ constexpr std::array<StateZips, 30> kStates = {{
     {"MO", 630, 658}, {"IN", 460, 479}, {"LA", 700, 714}, {"AL", 350, 369}, {"KY", 400, 427},
 }};
 
-const std::vector<std::string> kVerticals = {"mva",     "slip_and_fall", "solar",
+const std::vector<std::string> kVerticals = {"mva",      "slip_and_fall", "solar",
                                              "medicare", "roofing",       "auto_insurance"};
 
 struct BuyerSpec {
@@ -117,8 +119,8 @@ struct BuyerSpec {
 
 struct SupplierSpec {
   Supplier supplier;
-  double quality = 1.0;  // multiplies the return chance
-  double payout = 0.6;   // cost = price * payout
+  double quality = 1.0;                                   // multiplies the return chance
+  double payout = 0.6;                                    // cost = price * payout
   std::vector<std::pair<std::string, double>> verticals;  // what it sells, with weights
 };
 
@@ -205,8 +207,8 @@ const World& world() {
           {"FL", "AZ", "TX", "PA", "OH"}, {}, policy(PolicyMode::manual, 72, 0, {}, std::nullopt),
           0.078, "grace.hollis", "Grace Hollis", 2, "manual review of every return, 72 h window");
     buyer("keystone-roofing", "Keystone Roofing", Billing::prepaid, {"TX", "OK", "KS", "NE", "CO"},
-          {}, policy(PolicyMode::always_accept, 48, 0, {}, 1800), 0.048, "tom.brandt",
-          "Tom Brandt", 2, "always accept within 48 h, capped at an 18 % return rate");
+          {}, policy(PolicyMode::always_accept, 48, 0, {}, 1800), 0.048, "tom.brandt", "Tom Brandt",
+          2, "always accept within 48 h, capped at an 18 % return rate");
     buyer("liberty-legal", "Liberty Legal Group", Billing::net_terms, {"NY", "NJ", "PA", "IL"}, {},
           policy(PolicyMode::rules, 168, 1,
                  {rule("within_24h", 24, {}, 15000), rule("tcpa_72h", 72, {R::tcpa_risk})},
@@ -218,23 +220,24 @@ const World& world() {
                  std::nullopt),
           0.068, "omar.haddad", "Omar Haddad", 2, "12 h rule with a rate limit and 25 a day");
     buyer("northstar-home", "Northstar Home Services", Billing::net_terms,
-          {"MN", "WI", "MI", "OH", "IL"}, {}, default_policy(), 0.055, "erik.lund", "Erik Lund",
-          2, "default policy; its intake changes in the last 7 days (buyer alert)");
-    buyer("pinnacle-auto", "Pinnacle Auto Insurance", Billing::prepaid, {}, {},
-          policy(PolicyMode::rules, 72, 0,
-                 {rule("quick_verifiable", 36, {R::bad_contact, R::duplicate, R::tcpa_risk})}, 2000),
-          0.072, "jess.moreno", "Jess Moreno", 3, "nationwide, verifiable reasons within 36 h");
+          {"MN", "WI", "MI", "OH", "IL"}, {}, default_policy(), 0.055, "erik.lund", "Erik Lund", 2,
+          "default policy; its intake changes in the last 7 days (buyer alert)");
+    buyer(
+        "pinnacle-auto", "Pinnacle Auto Insurance", Billing::prepaid, {}, {},
+        policy(PolicyMode::rules, 72, 0,
+               {rule("quick_verifiable", 36, {R::bad_contact, R::duplicate, R::tcpa_risk})}, 2000),
+        0.072, "jess.moreno", "Jess Moreno", 3, "nationwide, verifiable reasons within 36 h");
     x.intake_buyer = 6;
 
-    auto supplier = [&](std::string id, std::string name, bool pass, double quality,
-                        double payout, std::vector<std::pair<std::string, double>> verticals) {
-      x.suppliers.push_back(
-          SupplierSpec{Supplier{std::move(id), std::move(name), pass}, quality, payout,
-                       std::move(verticals)});
+    auto supplier = [&](std::string id, std::string name, bool pass, double quality, double payout,
+                        std::vector<std::pair<std::string, double>> verticals) {
+      x.suppliers.push_back(SupplierSpec{Supplier{std::move(id), std::move(name), pass}, quality,
+                                         payout, std::move(verticals)});
     };
     supplier("brightpath", "BrightPath Media", false, 1.0, 0.62,
              {{"mva", 3}, {"slip_and_fall", 2}, {"auto_insurance", 2}});
-    supplier("leadharbor", "LeadHarbor", true, 0.85, 0.58, {{"medicare", 4}, {"auto_insurance", 3}});
+    supplier("leadharbor", "LeadHarbor", true, 0.85, 0.58,
+             {{"medicare", 4}, {"auto_insurance", 3}});
     supplier("summit-digital", "Summit Digital", false, 0.9, 0.66,
              {{"solar", 3}, {"roofing", 2}, {"auto_insurance", 1.5}});
     supplier("callwave", "Callwave", true, 1.15, 0.6,
@@ -248,10 +251,17 @@ const World& world() {
     supplier("vector-response", "Vector Response", true, 0.8, 0.68,
              {{"medicare", 2}, {"slip_and_fall", 2}, {"roofing", 2}});
     supplier("quill-data", "Quill Data", false, 1.3, 0.52,
-             {{"mva", 1}, {"slip_and_fall", 1}, {"solar", 1}, {"medicare", 1}, {"roofing", 1},
+             {{"mva", 1},
+              {"slip_and_fall", 1},
+              {"solar", 1},
+              {"medicare", 1},
+              {"roofing", 1},
               {"auto_insurance", 1}});
     supplier("redline-traffic", "Redline Traffic", false, 1.0, 0.57,
-             {{"mva", 1.6}, {"slip_and_fall", 1.2}, {"solar", 1.3}, {"roofing", 1.3},
+             {{"mva", 1.6},
+              {"slip_and_fall", 1.2},
+              {"solar", 1.3},
+              {"roofing", 1.3},
               {"auto_insurance", 1.6}});
     x.drop_supplier = 9;
     for (std::size_t s = 0; s < x.suppliers.size(); ++s) {
@@ -289,8 +299,8 @@ const World& world() {
     x.changes.push_back(PolicyChange{41 * kMillisPerDay, 3, "maria.chen", keystone});
     Policy sunrise = x.buyers[1].buyer.policy;
     sunrise.rules[0].max_auto_per_day = 60;
-    x.changes.push_back(PolicyChange{23 * kMillisPerDay + 5 * kMillisPerHour, 1, "dev.patel",
-                                     sunrise});
+    x.changes.push_back(
+        PolicyChange{23 * kMillisPerDay + 5 * kMillisPerHour, 1, "dev.patel", sunrise});
     return x;
   }();
   return w;
@@ -305,8 +315,8 @@ const std::vector<std::string>& buyer_notes(Reason r) {
         "Wrong person answered; never heard of us.", "Email bounced and the phone is a fax line.",
         "Invalid number (555 exchange)."}},
       {Reason::duplicate,
-       {"", "Same caller came through last week.", "We already have this consumer from another vendor.",
-        "Consumer submitted twice."}},
+       {"", "Same caller came through last week.",
+        "We already have this consumer from another vendor.", "Consumer submitted twice."}},
       {Reason::wrong_vertical,
        {"", "Caller wanted auto insurance, not an attorney.",
         "Interested in a lease only; the campaign is for purchases.",
@@ -315,7 +325,8 @@ const std::vector<std::string>& buyer_notes(Reason r) {
        {"", "Number is on our internal do-not-call list.",
         "Consumer says they never consented to be called.", "Reassigned number per our scrub."}},
       {Reason::out_of_service_area,
-       {"", "Property is outside our service area.", "Accident happened in a state we do not cover.",
+       {"", "Property is outside our service area.",
+        "Accident happened in a state we do not cover.",
         "Zip code is outside the licensed territory."}},
       {Reason::other,
        {"Consumer is already represented by counsel.", "Caller is under 18.",
@@ -336,7 +347,12 @@ const std::vector<std::string> kRejectNotes = {
     "Returned for a reason outside the agreed return terms.",
 };
 const std::vector<std::string> kAcceptNotes = {
-    "", "", "", "Confirmed with the supplier.", "Goodwill credit.", "Verified: number disconnected.",
+    "",
+    "",
+    "",
+    "Confirmed with the supplier.",
+    "Goodwill credit.",
+    "Verified: number disconnected.",
 };
 const std::vector<std::string> kOperatorQuestions = {
     "Can you share the call log or recording for this one?",
@@ -350,7 +366,8 @@ const std::vector<std::string> kBuyerReplies = {
     "Sent the call log to your support inbox.",
 };
 const std::vector<std::string> kBuyerNudges = {
-    "Following up: this one is clearly bad.", "Any update on this return?",
+    "Following up: this one is clearly bad.",
+    "Any update on this return?",
     "Adding context: the consumer hung up as soon as we said the company name.",
 };
 const std::vector<std::string> kDisputes = {
@@ -388,7 +405,8 @@ struct ReturnPlan {
   std::string note;
   Money price = 0;
   bool pass_through = false;
-  bool evidence_supports = false;  // the lead's data backs the reason: operators nearly always accept
+  bool evidence_supports =
+      false;  // the lead's data backs the reason: operators nearly always accept
   Millis drafted_at = 0;
   Millis submit_at = 0;  // planned submit time (after a draft)
   bool discard = false;  // drafted, then discarded instead of submitted
@@ -414,16 +432,25 @@ struct Later {
 
 std::string_view op_name(Act a) {
   switch (a) {
-    case Act::save_draft: return "save_draft";
-    case Act::discard_draft: return "discard_draft";
-    case Act::submit: return "submit_return";
-    case Act::withdraw: return "withdraw_return";
+    case Act::save_draft:
+      return "save_draft";
+    case Act::discard_draft:
+      return "discard_draft";
+    case Act::submit:
+      return "submit_return";
+    case Act::withdraw:
+      return "withdraw_return";
     case Act::buyer_message:
-    case Act::operator_message: return "post_message";
-    case Act::accept: return "accept_return";
-    case Act::reject: return "reject_return";
-    case Act::reopen: return "reopen_return";
-    case Act::set_policy: return "set_policy";
+    case Act::operator_message:
+      return "post_message";
+    case Act::accept:
+      return "accept_return";
+    case Act::reject:
+      return "reject_return";
+    case Act::reopen:
+      return "reopen_return";
+    case Act::set_policy:
+      return "set_policy";
   }
   return "";
 }
@@ -454,7 +481,7 @@ class Generator {
   DemoSummary sum_;
   std::vector<Action> heap_;
   std::uint64_t order_ = 0;
-  Millis clock_ = 0;  // the server clock of the last apply (monotonic)
+  Millis clock_ = 0;        // the server clock of the last apply (monotonic)
   Millis change_from_ = 0;  // start of the last 7 UTC days: the drop and the intake change
   std::map<std::string, std::int64_t> seqs_;
   std::vector<std::vector<std::string>> recent_contacts_;  // per buyer, ring of contact hashes
@@ -632,7 +659,7 @@ Lead Generator::make_lead(Rng& r, Millis at, bool* returns, Reason* reason) {
       static constexpr std::array<double, 6> kMix = {0.56, 0.08, 0.10, 0.06, 0.08, 0.12};
       static constexpr std::array<double, 6> kIntakeMix = {0.40, 0.12, 0.08, 0.05, 0.05, 0.30};
       static constexpr std::array<Reason, 6> kReasons = {
-          Reason::bad_contact, Reason::wrong_vertical, Reason::duplicate,
+          Reason::bad_contact, Reason::wrong_vertical,      Reason::duplicate,
           Reason::tcpa_risk,   Reason::out_of_service_area, Reason::other};
       *reason = kReasons[intake ? r.weighted(kIntakeMix) : r.weighted(kMix)];
     }
@@ -729,9 +756,9 @@ OpRequest Generator::request_for(const Action& a) {
       case Act::buyer_message:
       case Act::operator_message: {
         const auto& pool = a.act == Act::operator_message ? kOperatorQuestions
-                           : p.disputing                    ? kDisputes
-                           : rng->chance(0.5)               ? kBuyerReplies
-                                                            : kBuyerNudges;
+                           : p.disputing                  ? kDisputes
+                           : rng->chance(0.5)             ? kBuyerReplies
+                                                          : kBuyerNudges;
         args["message_id"] = rng->uuid();
         args["body"] = rng->pick(pool);
         break;
@@ -755,9 +782,14 @@ OpRequest Generator::request_for(const Action& a) {
         }
         break;
       }
-      case Act::reject: args["note"] = rng->pick(kRejectNotes); break;
-      case Act::reopen: args["note"] = rng->pick(kReopenNotes); break;
-      default: break;
+      case Act::reject:
+        args["note"] = rng->pick(kRejectNotes);
+        break;
+      case Act::reopen:
+        args["note"] = rng->pick(kReopenNotes);
+        break;
+      default:
+        break;
     }
     req.args = std::move(args);
   }
@@ -777,8 +809,8 @@ void Generator::plan_review(ReturnPlan& p, Millis from, std::unique_ptr<ReturnPl
   } else if (!p.reopened && x < 0.24) {
     schedule(from + r.hours(0.2, 4), Act::buyer_message, std::move(owned));
   } else {
-    const bool accept = p.reopened ? !p.after_reopen_reject
-                                   : r.chance(p.evidence_supports ? 0.95 : 0.74);
+    const bool accept =
+        p.reopened ? !p.after_reopen_reject : r.chance(p.evidence_supports ? 0.95 : 0.74);
     schedule(from + r.hours(0.5, 30), accept ? Act::accept : Act::reject, std::move(owned));
   }
 }
@@ -798,7 +830,8 @@ Status Generator::follow_up(Action& a, const OpResult& res) {
       break;
     case Act::submit: {
       const ReturnCase* rc = store_.view().find_return(p.return_id);
-      if (rc == nullptr) return make_error(ErrorCode::INTERNAL, "", "demo: submitted return missing");
+      if (rc == nullptr)
+        return make_error(ErrorCode::INTERNAL, "", "demo: submitted return missing");
       if (rc->state == ReturnState::accepted) {
         // Auto-accepted. Now and then an operator reopens one after a supplier dispute.
         if (r.chance(0.012)) {
@@ -835,8 +868,11 @@ Status Generator::follow_up(Action& a, const OpResult& res) {
         schedule(a.at + r.hours(1, 24), Act::buyer_message, std::move(a.plan));
       }
       break;
-    case Act::reopen: plan_review(p, a.at, std::move(a.plan)); break;
-    default: break;
+    case Act::reopen:
+      plan_review(p, a.at, std::move(a.plan));
+      break;
+    default:
+      break;
   }
   return Status::Ok();
 }
@@ -991,13 +1027,18 @@ Result<DemoSummary> Generator::run() {
           }
           break;
         }
-        case Reason::out_of_service_area: supports = !bb.coverage.covers(l.state, l.zip); break;
-        case Reason::tcpa_risk: supports = l.tcpa_flag; break;
-        case Reason::duplicate:
-          supports = store_.view().delivered_before(l.buyer_id, l.contact_hash, l.id,
-                                                    l.delivered_at);
+        case Reason::out_of_service_area:
+          supports = !bb.coverage.covers(l.state, l.zip);
           break;
-        default: break;
+        case Reason::tcpa_risk:
+          supports = l.tcpa_flag;
+          break;
+        case Reason::duplicate:
+          supports =
+              store_.view().delivered_before(l.buyer_id, l.contact_hash, l.id, l.delivered_at);
+          break;
+        default:
+          break;
       }
       plan_return(r, l, buyer, why, supports);
     }
@@ -1015,7 +1056,8 @@ Result<DemoSummary> Generator::run() {
     if (!alerts.ok()) return alerts.error();
     sum_.alerts = std::move(alerts).value();
   }
-  if (Result<Statement> st = db.prepare("SELECT state, COUNT(*) FROM returns GROUP BY 1 ORDER BY 1");
+  if (Result<Statement> st =
+          db.prepare("SELECT state, COUNT(*) FROM returns GROUP BY 1 ORDER BY 1");
       st.ok()) {
     while (st->step()) sum_.returns_by_state[st->text(0)] = st->int64(1);
   }

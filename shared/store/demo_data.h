@@ -46,7 +46,7 @@ struct DemoConfig {
   // 1 MiB per 10,000 leads: the contact-hash index takes random inserts).
   bool sync_normal_while_loading = true;
   int cache_mib = 64;
-  bool detect_spikes = true;  // Store::detect_spikes(now) at the end
+  bool detect_spikes = true;                          // Store::detect_spikes(now) at the end
   std::function<void(const DemoProgress&)> progress;  // called after every day, if set
 };
 

@@ -3,9 +3,9 @@
 // (group commit), and only then runs each op's completion. Native only (it owns a thread).
 #pragma once
 
+#include <array>
 #include <condition_variable>
 #include <cstdint>
-#include <array>
 #include <deque>
 #include <functional>
 #include <mutex>

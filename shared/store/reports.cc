@@ -5,7 +5,6 @@
 #include <limits>
 #include <map>
 
-
 namespace returns::store {
 namespace {
 
@@ -22,11 +21,16 @@ std::string rate_percent(RateCounts c) {
 // The GROUP BY expression of agg_daily for a dimension.
 const char* key_column(Dimension dim) {
   switch (dim) {
-    case Dimension::buyer: return "buyer_id";
-    case Dimension::supplier: return "supplier_id";
-    case Dimension::campaign: return "campaign_id";
-    case Dimension::day: return "day";
-    case Dimension::reason: return "reason";
+    case Dimension::buyer:
+      return "buyer_id";
+    case Dimension::supplier:
+      return "supplier_id";
+    case Dimension::campaign:
+      return "campaign_id";
+    case Dimension::day:
+      return "day";
+    case Dimension::reason:
+      return "reason";
   }
   return "buyer_id";
 }
@@ -81,18 +85,23 @@ Period Period::trailing(Millis now, int days) {
 
 std::string_view to_string(Dimension d) {
   switch (d) {
-    case Dimension::buyer: return "buyer";
-    case Dimension::supplier: return "supplier";
-    case Dimension::campaign: return "campaign";
-    case Dimension::reason: return "reason";
-    case Dimension::day: return "day";
+    case Dimension::buyer:
+      return "buyer";
+    case Dimension::supplier:
+      return "supplier";
+    case Dimension::campaign:
+      return "campaign";
+    case Dimension::reason:
+      return "reason";
+    case Dimension::day:
+      return "day";
   }
   return "";
 }
 
 std::optional<Dimension> dimension_from_string(std::string_view s) {
-  for (Dimension d : {Dimension::buyer, Dimension::supplier, Dimension::campaign,
-                      Dimension::reason, Dimension::day}) {
+  for (Dimension d : {Dimension::buyer, Dimension::supplier, Dimension::campaign, Dimension::reason,
+                      Dimension::day}) {
     if (to_string(d) == s) return d;
   }
   return std::nullopt;
@@ -131,8 +140,8 @@ Result<Table> return_rates(Database& db, Dimension dim, Period period, const Ban
   Table t;
   t.columns = {"key", "accepted", "returned", "rate", "band"};
   if (dim == Dimension::reason) {
-    Result<Statement> total = db.prepare(
-        "SELECT COALESCE(SUM(leads), 0) FROM agg_daily WHERE day BETWEEN ?1 AND ?2");
+    Result<Statement> total =
+        db.prepare("SELECT COALESCE(SUM(leads), 0) FROM agg_daily WHERE day BETWEEN ?1 AND ?2");
     if (!total.ok()) return total.error();
     total->bind(1, period.from_day).bind(2, period.to_day);
     std::int64_t accepted = 0;
@@ -183,12 +192,20 @@ Result<Table> rate_matrix(Database& db, Period period, const Bands& bands) {
 
 Result<Table> pnl(Database& db, Dimension dim, Period period) {
   if (dim == Dimension::reason) {
-    return make_error(ErrorCode::INVALID_ENUM, "by", "P&L is reported by day, buyer, supplier or campaign.");
+    return make_error(ErrorCode::INVALID_ENUM, "by",
+                      "P&L is reported by day, buyer, supplier or campaign.");
   }
   Table t;
-  t.columns = {"key",       "leads",           "returned",   "gross_revenue_cents",
-               "returned_revenue_cents", "net_revenue_cents", "cost_cents",
-               "chargeback_cents", "net_cost_cents", "margin_cents"};
+  t.columns = {"key",
+               "leads",
+               "returned",
+               "gross_revenue_cents",
+               "returned_revenue_cents",
+               "net_revenue_cents",
+               "cost_cents",
+               "chargeback_cents",
+               "net_cost_cents",
+               "margin_cents"};
   const std::string col = key_column(dim);
   Result<Statement> st = db.prepare(
       "SELECT " + col +

@@ -39,7 +39,7 @@ struct Table {
   std::vector<std::string> columns;
   std::vector<std::vector<Json>> rows;
 };
-Json to_json(const Table& table);  // [{column: value, ...}, ...]
+Json to_json(const Table& table);        // [{column: value, ...}, ...]
 std::string to_csv(const Table& table);  // RFC 4180, header line first
 
 // Return rate per key over a period: columns key, accepted, returned, rate (fraction), band.

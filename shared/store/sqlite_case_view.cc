@@ -131,7 +131,9 @@ int SqliteCaseView::auto_accepted_on_day(const std::string& buyer_id, const std:
   Statement& st = db_.cached(
       "SELECT COUNT(*) FROM returns WHERE buyer_id = ?1 AND decided_by = ?2 AND state = "
       "'accepted' AND decided_at >= ?3 AND decided_at < ?4");
-  st.bind(1, buyer_id).bind(2, "auto:" + rule_id).bind(3, day * kMillisPerDay)
+  st.bind(1, buyer_id)
+      .bind(2, "auto:" + rule_id)
+      .bind(3, day * kMillisPerDay)
       .bind(4, (day + 1) * kMillisPerDay);
   int n = 0;
   if (st.step()) n = static_cast<int>(st.int64(0));

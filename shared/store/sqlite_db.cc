@@ -1,15 +1,16 @@
 // sqlite_db.cc — the SQLite wrapper.
 #include "store/sqlite_db.h"
 
-#include <map>
-
 #include <sqlite3.h>
+
+#include <map>
 
 namespace returns::store {
 namespace {
 Error sqlite_error(sqlite3* db, std::string_view what) {
-  return make_error(ErrorCode::INTERNAL, "",
-                    std::string(what) + ": " + (db != nullptr ? sqlite3_errmsg(db) : "no database"));
+  return make_error(
+      ErrorCode::INTERNAL, "",
+      std::string(what) + ": " + (db != nullptr ? sqlite3_errmsg(db) : "no database"));
 }
 }  // namespace
 
@@ -74,7 +75,8 @@ std::int64_t Statement::int64(int column) const { return sqlite3_column_int64(st
 std::string Statement::text(int column) const {
   const auto* p = sqlite3_column_text(stmt_, column);
   const int n = sqlite3_column_bytes(stmt_, column);
-  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
+  return p == nullptr ? std::string()
+                      : std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
 }
 
 bool Statement::is_null(int column) const {
@@ -89,9 +91,9 @@ Database::Database(sqlite3* db) : db_(db), cache_(std::make_unique<Cache>()) {}
 
 Result<std::unique_ptr<Database>> Database::open(const std::string& path, Sync sync, bool wal) {
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     Error e = sqlite_error(raw, "open " + path);
     sqlite3_close(raw);

@@ -64,22 +64,33 @@ class Store::Impl {
         "cost_cents = cost_cents + excluded.cost_cents, returned = returned + excluded.returned, "
         "credited_cents = credited_cents + excluded.credited_cents, "
         "chargeback_cents = chargeback_cents + excluded.chargeback_cents");
-    st.bind(1, utc_day(l.delivered_at)).bind(2, l.buyer_id).bind(3, l.supplier_id)
-        .bind(4, l.campaign_id).bind(5, leads).bind(6, revenue).bind(7, cost).bind(8, returned)
-        .bind(9, credited).bind(10, chargeback);
+    st.bind(1, utc_day(l.delivered_at))
+        .bind(2, l.buyer_id)
+        .bind(3, l.supplier_id)
+        .bind(4, l.campaign_id)
+        .bind(5, leads)
+        .bind(6, revenue)
+        .bind(7, cost)
+        .bind(8, returned)
+        .bind(9, credited)
+        .bind(10, chargeback);
     return st.run();
   }
 
-  Status add_reason(const Lead& l, std::string_view reason, std::int64_t returned,
-                    Money credited) {
+  Status add_reason(const Lead& l, std::string_view reason, std::int64_t returned, Money credited) {
     Statement& st = db_.cached(
         "INSERT INTO agg_reason (day, buyer_id, supplier_id, campaign_id, reason, returned, "
         "credited_cents) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
         "ON CONFLICT (day, buyer_id, supplier_id, campaign_id, reason) DO UPDATE SET "
         "returned = returned + excluded.returned, "
         "credited_cents = credited_cents + excluded.credited_cents");
-    st.bind(1, utc_day(l.delivered_at)).bind(2, l.buyer_id).bind(3, l.supplier_id)
-        .bind(4, l.campaign_id).bind(5, reason).bind(6, returned).bind(7, credited);
+    st.bind(1, utc_day(l.delivered_at))
+        .bind(2, l.buyer_id)
+        .bind(3, l.supplier_id)
+        .bind(4, l.campaign_id)
+        .bind(5, reason)
+        .bind(6, returned)
+        .bind(7, credited);
     return st.run();
   }
 
@@ -90,8 +101,12 @@ class Store::Impl {
         "ON CONFLICT (id) DO UPDATE SET state = excluded.state, reason = excluded.reason, "
         "submitted_at = excluded.submitted_at, decided_by = excluded.decided_by, "
         "decided_at = excluded.decided_at, data = excluded.data");
-    st.bind(1, r.id).bind(2, r.lead_id).bind(3, r.buyer_id).bind(4, to_string(r.state))
-        .bind(6, r.submitted_at).bind(9, to_json(r).dump());
+    st.bind(1, r.id)
+        .bind(2, r.lead_id)
+        .bind(3, r.buyer_id)
+        .bind(4, to_string(r.state))
+        .bind(6, r.submitted_at)
+        .bind(9, to_json(r).dump());
     if (r.reason) {
       st.bind(5, to_string(*r.reason));
     } else {
@@ -110,10 +125,19 @@ class Store::Impl {
         "INSERT INTO leads (id, buyer_id, supplier_id, campaign_id, vertical, state, zip, "
         "contact_hash, tcpa_flag, price_cents, cost_cents, delivered_at, status) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
-    st.bind(1, l.id).bind(2, l.buyer_id).bind(3, l.supplier_id).bind(4, l.campaign_id)
-        .bind(5, l.vertical).bind(6, l.state).bind(7, l.zip).bind(8, l.contact_hash)
-        .bind(9, l.tcpa_flag ? 1 : 0).bind(10, l.price_cents).bind(11, l.cost_cents)
-        .bind(12, l.delivered_at).bind(13, to_string(l.status));
+    st.bind(1, l.id)
+        .bind(2, l.buyer_id)
+        .bind(3, l.supplier_id)
+        .bind(4, l.campaign_id)
+        .bind(5, l.vertical)
+        .bind(6, l.state)
+        .bind(7, l.zip)
+        .bind(8, l.contact_hash)
+        .bind(9, l.tcpa_flag ? 1 : 0)
+        .bind(10, l.price_cents)
+        .bind(11, l.cost_cents)
+        .bind(12, l.delivered_at)
+        .bind(13, to_string(l.status));
     return st.run();
   }
 
@@ -162,9 +186,16 @@ class Store::Impl {
           "INSERT OR IGNORE INTO ledger (id, seq, kind, return_id, lead_id, buyer_id, "
           "supplier_id, amount_cents, at, reverses, data) "
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-      st.bind(1, e.id).bind(2, ledger_seq_ + 1).bind(3, to_string(e.kind)).bind(4, e.return_id)
-          .bind(5, e.lead_id).bind(6, e.buyer_id).bind(7, e.supplier_id).bind(8, e.amount_cents)
-          .bind(9, e.at).bind(11, to_json(e).dump());
+      st.bind(1, e.id)
+          .bind(2, ledger_seq_ + 1)
+          .bind(3, to_string(e.kind))
+          .bind(4, e.return_id)
+          .bind(5, e.lead_id)
+          .bind(6, e.buyer_id)
+          .bind(7, e.supplier_id)
+          .bind(8, e.amount_cents)
+          .bind(9, e.at)
+          .bind(11, to_json(e).dump());
       if (e.reverses.empty()) {
         st.bind_null(10);
       } else {
@@ -193,7 +224,9 @@ class Store::Impl {
     if (fx.message) {
       Statement& st = db_.cached(
           "INSERT OR IGNORE INTO messages (id, return_id, at, data) VALUES (?1, ?2, ?3, ?4)");
-      st.bind(1, fx.message->id).bind(2, fx.message->return_id).bind(3, fx.message->at)
+      st.bind(1, fx.message->id)
+          .bind(2, fx.message->return_id)
+          .bind(3, fx.message->at)
           .bind(4, to_json(*fx.message).dump());
       if (Status s = st.run(); !s.ok()) return s;
       if (db_.changes() > 0) {
@@ -227,7 +260,11 @@ class Store::Impl {
     Statement& st = db_.cached(
         "INSERT OR IGNORE INTO alerts (id, kind, subject_id, day, created_at, data) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    st.bind(1, id).bind(2, kind).bind(3, subject).bind(4, utc_day(now)).bind(5, now)
+    st.bind(1, id)
+        .bind(2, kind)
+        .bind(3, subject)
+        .bind(4, utc_day(now))
+        .bind(5, now)
         .bind(6, data.dump());
     if (Status s = st.run(); !s.ok()) return s;
     if (db_.changes() == 0) return Status::Ok();
@@ -287,8 +324,12 @@ class Store::Impl {
     Statement& st = db_.cached(
         "INSERT INTO op_results (client_id, seq, op, status, code, message, version, at) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-    st.bind(1, r.client_id).bind(2, r.seq).bind(3, r.op)
-        .bind(4, r.applied ? "applied" : "rejected").bind(6, r.message).bind(7, r.version)
+    st.bind(1, r.client_id)
+        .bind(2, r.seq)
+        .bind(3, r.op)
+        .bind(4, r.applied ? "applied" : "rejected")
+        .bind(6, r.message)
+        .bind(7, r.version)
         .bind(8, now);
     if (r.code) {
       st.bind(5, to_string(*r.code));
@@ -574,8 +615,8 @@ std::int64_t Store::last_seq(const std::string& client_id) {
 
 std::vector<Alert> Store::alerts() {
   std::vector<Alert> out;
-  Statement& st =
-      db_->cached("SELECT id, kind, subject_id, created_at, data FROM alerts ORDER BY created_at, id");
+  Statement& st = db_->cached(
+      "SELECT id, kind, subject_id, created_at, data FROM alerts ORDER BY created_at, id");
   while (st.step()) {
     Alert a;
     a.id = st.text(0);

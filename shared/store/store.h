@@ -45,17 +45,17 @@ struct OpResult {
 
 struct Event {
   std::int64_t version = 0;
-  std::string entity;     // buyer, supplier, campaign, lead, return, message, ledger, alert
+  std::string entity;  // buyer, supplier, campaign, lead, return, message, ledger, alert
   std::string entity_id;
-  std::string buyer_id;   // scope: empty = operators only
+  std::string buyer_id;  // scope: empty = operators only
   Millis at = 0;
-  std::string data;       // the full row as JSON (core codec)
-  bool deleted = false;   // a discarded draft: data is {"id": ...}
+  std::string data;      // the full row as JSON (core codec)
+  bool deleted = false;  // a discarded draft: data is {"id": ...}
 };
 
 struct IngestResult {
   int inserted = 0;
-  int unchanged = 0;  // identical re-sends (idempotent)
+  int unchanged = 0;           // identical re-sends (idempotent)
   std::vector<Error> refused;  // field = "leads[i]"; LEAD_CONFLICT for a differing re-send
   std::int64_t version = 0;
 };

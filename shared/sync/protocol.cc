@@ -16,7 +16,8 @@ std::optional<Error> unknown_key(const Json& obj, std::initializer_list<std::str
     bool known = false;
     for (std::string_view a : allowed) known = known || it.key() == a;
     if (!known) {
-      return err(ErrorCode::UNKNOWN_FIELD, it.key(), "Field " + it.key() + " is not part of this message.");
+      return err(ErrorCode::UNKNOWN_FIELD, it.key(),
+                 "Field " + it.key() + " is not part of this message.");
     }
   }
   return std::nullopt;
@@ -33,9 +34,9 @@ Result<std::int64_t> non_negative(const Json& obj, const char* key, bool require
   if (!it->is_number_integer()) {
     return err(ErrorCode::BAD_TYPE, field, "Field " + field + " must be an integer.");
   }
-  if (it->is_number_unsigned() ? it->get<std::uint64_t>() > 9'007'199'254'740'991ULL
-                               : (it->get<std::int64_t>() < 0 ||
-                                  it->get<std::int64_t>() > 9'007'199'254'740'991LL)) {
+  if (it->is_number_unsigned()
+          ? it->get<std::uint64_t>() > 9'007'199'254'740'991ULL
+          : (it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > 9'007'199'254'740'991LL)) {
     // Beyond 2^53 a browser cannot hold the number exactly.
     return err(ErrorCode::INVALID_AMOUNT, field, "Field " + field + " is out of range.");
   }
@@ -44,15 +45,19 @@ Result<std::int64_t> non_negative(const Json& obj, const char* key, bool require
 
 Result<std::string> string_field(const Json& obj, const char* key, std::size_t max_len) {
   auto it = obj.find(key);
-  if (it == obj.end()) return err(ErrorCode::MISSING_FIELD, key, std::string("Field ") + key + " is required.");
-  if (!it->is_string()) return err(ErrorCode::BAD_TYPE, key, std::string("Field ") + key + " must be a string.");
+  if (it == obj.end())
+    return err(ErrorCode::MISSING_FIELD, key, std::string("Field ") + key + " is required.");
+  if (!it->is_string())
+    return err(ErrorCode::BAD_TYPE, key, std::string("Field ") + key + " must be a string.");
   const auto& s = it->get_ref<const std::string&>();
-  if (s.size() > max_len) return err(ErrorCode::TEXT_TOO_LONG, key, std::string("Field ") + key + " is too long.");
+  if (s.size() > max_len)
+    return err(ErrorCode::TEXT_TOO_LONG, key, std::string("Field ") + key + " is too long.");
   return s;
 }
 
 Result<ClientMessage> parse_hello(const Json& j) {
-  if (auto e = unknown_key(j, {"type", "proto", "token", "client_id", "cursor", "last_seq"})) return *e;
+  if (auto e = unknown_key(j, {"type", "proto", "token", "client_id", "cursor", "last_seq"}))
+    return *e;
   Hello h;
   Result<std::int64_t> proto = non_negative(j, "proto", true);
   if (!proto.ok()) return proto.error();
@@ -66,7 +71,8 @@ Result<ClientMessage> parse_hello(const Json& j) {
   h.token = *token;
   Result<std::string> client = string_field(j, "client_id", kMaxClientIdLength);
   if (!client.ok()) return client.error();
-  if (!is_valid_id(*client)) return err(ErrorCode::INVALID_ID, "client_id", "The client id is not valid.");
+  if (!is_valid_id(*client))
+    return err(ErrorCode::INVALID_ID, "client_id", "The client id is not valid.");
   h.client_id = *client;
   Result<std::int64_t> cursor = non_negative(j, "cursor", false);
   if (!cursor.ok()) return cursor.error();
@@ -92,7 +98,8 @@ Result<ClientMessage> parse_push(const Json& j) {
     if (!o.is_object()) return err(ErrorCode::BAD_TYPE, at, "Each op must be an object.");
     for (auto k = o.begin(); k != o.end(); ++k) {
       if (k.key() != "seq" && k.key() != "op" && k.key() != "args" && k.key() != "client_time") {
-        return err(ErrorCode::UNKNOWN_FIELD, at + "." + k.key(), "Unknown op field " + k.key() + ".");
+        return err(ErrorCode::UNKNOWN_FIELD, at + "." + k.key(),
+                   "Unknown op field " + k.key() + ".");
       }
     }
     PushedOp op;
@@ -102,7 +109,8 @@ Result<ClientMessage> parse_push(const Json& j) {
     op.seq = *seq;
     auto name = o.find("op");
     if (name == o.end()) return err(ErrorCode::MISSING_FIELD, at + ".op", "Field op is required.");
-    if (!name->is_string()) return err(ErrorCode::BAD_TYPE, at + ".op", "Field op must be a string.");
+    if (!name->is_string())
+      return err(ErrorCode::BAD_TYPE, at + ".op", "Field op must be a string.");
     op.op = name->get<std::string>();
     if (op.op.size() > 64) return err(ErrorCode::UNKNOWN_OP, at + ".op", "Unknown op.");
     auto args = o.find("args");
@@ -124,8 +132,10 @@ Result<ClientMessage> parse_push(const Json& j) {
 std::string framed(std::string_view type, const Json& body) {
   std::string out = "{\"type\":" + Json(type).dump();
   const std::string rest = body.dump(-1, ' ', false, Json::error_handler_t::replace);
-  if (rest.size() > 2) out += "," + rest.substr(1);
-  else out += "}";
+  if (rest.size() > 2)
+    out += "," + rest.substr(1);
+  else
+    out += "}";
   return out;
 }
 

@@ -108,9 +108,9 @@ Result<Json> parse_server_frame(std::string_view frame);
 
 // One stored event as the scoping rule sees it.
 struct EventView {
-  std::string entity;     // buyer, supplier, campaign, lead, return, message, ledger, alert
+  std::string entity;  // buyer, supplier, campaign, lead, return, message, ledger, alert
   std::string entity_id;
-  std::string buyer_id;   // scope: empty = operators only
+  std::string buyer_id;  // scope: empty = operators only
   const Json* data = nullptr;
   bool deleted = false;
 };

@@ -40,15 +40,16 @@ struct Options {
   int days = 90;
   int repeat = 5;
   int naive_repeat = 3;
-  int cache_mib = 0;  // 0: leads / 10,000 MiB, at least 64 (1 GiB at 10 million)
+  int cache_mib = 0;             // 0: leads / 10,000 MiB, at least 64 (1 GiB at 10 million)
   Millis op_group_ms = 300'000;  // ops of a 5-minute window share a transaction at this scale
   bool regen = false;
 };
 
 [[noreturn]] void usage(const char* why) {
-  std::cerr << "report_bench: " << why << "\n"
-            << "usage: report_bench [--leads N] [--db PATH] [--seed S] [--days D] [--repeat K]\n"
-            << "                    [--naive-repeat K] [--cache-mib M] [--op-group-ms MS] [--regen]\n";
+  std::cerr
+      << "report_bench: " << why << "\n"
+      << "usage: report_bench [--leads N] [--db PATH] [--seed S] [--days D] [--repeat K]\n"
+      << "                    [--naive-repeat K] [--cache-mib M] [--op-group-ms MS] [--regen]\n";
   std::exit(2);
 }
 
@@ -83,17 +84,17 @@ Options parse(int argc, char** argv) {
     }
   }
   if (o.leads < 1000) usage("--leads must be at least 1000");
-  if (o.cache_mib <= 0) o.cache_mib = static_cast<int>(std::max<std::int64_t>(64, o.leads / 10'000));
+  if (o.cache_mib <= 0)
+    o.cache_mib = static_cast<int>(std::max<std::int64_t>(64, o.leads / 10'000));
   if (o.db.empty()) {
-    o.db = (fs::temp_directory_path() / ("returns_bench_" + std::to_string(o.leads) + ".db"))
-               .string();
+    o.db =
+        (fs::temp_directory_path() / ("returns_bench_" + std::to_string(o.leads) + ".db")).string();
   }
   return o;
 }
 
 double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 std::uintmax_t db_bytes(const std::string& path) {
@@ -121,8 +122,8 @@ T must(Result<T> r, const char* what) {
 
 std::string params_line(const Options& o) {
   std::ostringstream s;
-  s << "format=" << kBenchFormat << " leads=" << o.leads << " seed=" << o.seed
-    << " days=" << o.days << " now=" << kDemoDefaultNow << " op_group_ms=" << o.op_group_ms;
+  s << "format=" << kBenchFormat << " leads=" << o.leads << " seed=" << o.seed << " days=" << o.days
+    << " now=" << kDemoDefaultNow << " op_group_ms=" << o.op_group_ms;
   return s.str();
 }
 
@@ -154,8 +155,8 @@ void ensure_database(const Options& o) {
   cfg.progress = [&](const DemoProgress& p) {
     if (p.day % 10 == 0 || p.day == p.days) {
       std::printf("  day %3d/%d  %11lld leads  %10lld ops  %8.1f s  (%.0f leads/s)\n", p.day,
-                  p.days, static_cast<long long>(p.leads), static_cast<long long>(p.ops),
-                  p.seconds, static_cast<double>(p.leads) / std::max(p.seconds, 1e-9));
+                  p.days, static_cast<long long>(p.leads), static_cast<long long>(p.ops), p.seconds,
+                  static_cast<double>(p.leads) / std::max(p.seconds, 1e-9));
       std::fflush(stdout);
     }
   };
@@ -169,8 +170,9 @@ void ensure_database(const Options& o) {
         << " s (" << static_cast<long long>(static_cast<double>(sum.leads) / sum.total_seconds)
         << " leads/s overall; ingest " << static_cast<long long>(sum.ingest_seconds)
         << " s = " << static_cast<long long>(static_cast<double>(sum.leads) / sum.ingest_seconds)
-        << " leads/s; ops " << static_cast<long long>(sum.ops_seconds) << " s = "
-        << static_cast<long long>(static_cast<double>(sum.ops) / sum.ops_seconds) << " ops/s)";
+        << " leads/s; ops " << static_cast<long long>(sum.ops_seconds)
+        << " s = " << static_cast<long long>(static_cast<double>(sum.ops) / sum.ops_seconds)
+        << " ops/s)";
   std::printf("Generated: %s\n  size: %.2f GiB\n  alerts:", stats.str().c_str(),
               static_cast<double>(db_bytes(o.db)) / (1024.0 * 1024 * 1024));
   for (const Alert& a : sum.alerts) std::printf(" %s/%s", a.kind.c_str(), a.subject_id.c_str());
@@ -191,8 +193,8 @@ Figures from_table(const Table& t, int key_columns, const std::vector<std::strin
   Figures f;
   std::vector<std::size_t> idx;
   for (const std::string& c : columns) {
-    idx.push_back(static_cast<std::size_t>(
-        std::find(t.columns.begin(), t.columns.end(), c) - t.columns.begin()));
+    idx.push_back(static_cast<std::size_t>(std::find(t.columns.begin(), t.columns.end(), c) -
+                                           t.columns.begin()));
   }
   for (const auto& row : t.rows) {
     std::string key;
@@ -255,11 +257,16 @@ PairCounts naive_pairs(Database& db, Period p) {
 // The lead column (naive side) of a dimension.
 std::string lead_key(Dimension d) {
   switch (d) {
-    case Dimension::buyer: return "buyer_id";
-    case Dimension::supplier: return "supplier_id";
-    case Dimension::campaign: return "campaign_id";
-    case Dimension::day: return "delivered_at / 86400000";
-    case Dimension::reason: break;
+    case Dimension::buyer:
+      return "buyer_id";
+    case Dimension::supplier:
+      return "supplier_id";
+    case Dimension::campaign:
+      return "campaign_id";
+    case Dimension::day:
+      return "delivered_at / 86400000";
+    case Dimension::reason:
+      break;
   }
   return "buyer_id";
 }
@@ -296,10 +303,15 @@ std::string naive_pnl_sql(Dimension d) {
          "FROM l LEFT JOIN g ON g.k = l.k";
 }
 
-const std::vector<std::string> kPnlColumns = {
-    "leads",          "returned",         "gross_revenue_cents", "returned_revenue_cents",
-    "net_revenue_cents", "cost_cents",    "chargeback_cents",    "net_cost_cents",
-    "margin_cents"};
+const std::vector<std::string> kPnlColumns = {"leads",
+                                              "returned",
+                                              "gross_revenue_cents",
+                                              "returned_revenue_cents",
+                                              "net_revenue_cents",
+                                              "cost_cents",
+                                              "chargeback_cents",
+                                              "net_cost_cents",
+                                              "margin_cents"};
 
 struct Timed {
   double median_ms = 0;
@@ -330,8 +342,8 @@ struct Case {
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   ensure_database(o);
-  std::unique_ptr<Store> store = must(Store::open(o.db, StoreOptions{Database::Sync::normal}),
-                                      "open");
+  std::unique_ptr<Store> store =
+      must(Store::open(o.db, StoreOptions{Database::Sync::normal}), "open");
   Database& db = store->db();
   if (Status s = db.exec("PRAGMA cache_size = -" + std::to_string(o.cache_mib * 1024)); !s.ok()) {
     fail(s.error().message);
@@ -343,13 +355,12 @@ int main(int argc, char** argv) {
 
   std::vector<Case> cases;
   auto rates = [&](std::string name, Dimension d, Period p) {
-    cases.push_back(Case{
-        std::move(name),
-        [&db, d, p] {
-          return from_table(must(return_rates(db, d, p), "return_rates"), 1,
-                            {"accepted", "returned"});
-        },
-        [&db, d, p] { return from_query(db, naive_rates_sql(d), p, 1, 2); }});
+    cases.push_back(Case{std::move(name),
+                         [&db, d, p] {
+                           return from_table(must(return_rates(db, d, p), "return_rates"), 1,
+                                             {"accepted", "returned"});
+                         },
+                         [&db, d, p] { return from_query(db, naive_rates_sql(d), p, 1, 2); }});
   };
   rates("rates by buyer (90 d)", Dimension::buyer, all);
   rates("rates by supplier (90 d)", Dimension::supplier, all);
@@ -372,18 +383,18 @@ int main(int argc, char** argv) {
                           all, 2, 2);
       }});
   for (Dimension d : {Dimension::day, Dimension::buyer, Dimension::supplier, Dimension::campaign}) {
-    cases.push_back(Case{
-        "P&L by " + std::string(to_string(d)) + " (90 d)",
-        [&db, d, all] { return from_table(must(pnl(db, d, all), "pnl"), 1, kPnlColumns); },
-        [&db, d, all] { return from_query(db, naive_pnl_sql(d), all, 1, 9); }});
+    cases.push_back(
+        Case{"P&L by " + std::string(to_string(d)) + " (90 d)",
+             [&db, d, all] { return from_table(must(pnl(db, d, all), "pnl"), 1, kPnlColumns); },
+             [&db, d, all] { return from_query(db, naive_pnl_sql(d), all, 1, 9); }});
   }
-  cases.push_back(Case{
-      "spike detection (7 d vs 30 d)",
-      [&db, now] { return from_spikes(must(find_spikes(db, now), "find_spikes")); },
-      [&db, now] {
-        return from_spikes(spikes_from_counts(naive_pairs(db, spike_recent_period(now)),
-                                              naive_pairs(db, spike_baseline_period(now))));
-      }});
+  cases.push_back(
+      Case{"spike detection (7 d vs 30 d)",
+           [&db, now] { return from_spikes(must(find_spikes(db, now), "find_spikes")); },
+           [&db, now] {
+             return from_spikes(spikes_from_counts(naive_pairs(db, spike_recent_period(now)),
+                                                   naive_pairs(db, spike_baseline_period(now))));
+           }});
 
   std::int64_t lead_count = 0, agg_rows = 0;
   if (Result<Statement> st = db.prepare("SELECT COUNT(*) FROM leads"); st.ok() && st->step()) {
@@ -392,12 +403,13 @@ int main(int argc, char** argv) {
   if (Result<Statement> st = db.prepare("SELECT COUNT(*) FROM agg_daily"); st.ok() && st->step()) {
     agg_rows = st->int64(0);
   }
-  std::printf("%lld leads; agg_daily holds %lld rows. Median of %d runs (aggregates) and %d runs "
-              "(naive scans), warm cache.\n\n",
-              static_cast<long long>(lead_count), static_cast<long long>(agg_rows), o.repeat,
-              o.naive_repeat);
-  std::printf("%-32s %14s %14s %10s %6s %6s\n", "report", "aggregate ms", "naive scan ms",
-              "ratio", "rows", "agree");
+  std::printf(
+      "%lld leads; agg_daily holds %lld rows. Median of %d runs (aggregates) and %d runs "
+      "(naive scans), warm cache.\n\n",
+      static_cast<long long>(lead_count), static_cast<long long>(agg_rows), o.repeat,
+      o.naive_repeat);
+  std::printf("%-32s %14s %14s %10s %6s %6s\n", "report", "aggregate ms", "naive scan ms", "ratio",
+              "rows", "agree");
   bool all_agree = true;
   for (const Case& c : cases) {
     const Timed agg = time_it(o.repeat, c.aggregate);
@@ -410,6 +422,6 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   std::printf("\n%s\n", all_agree ? "Aggregates and scans agree on every report."
-                                   : "MISMATCH between aggregates and scans.");
+                                  : "MISMATCH between aggregates and scans.");
   return all_agree ? 0 : 1;
 }

@@ -2,6 +2,8 @@
 // strict decoding with typed errors that name the field, canonical encoding, round trips for
 // every type, rates as fractions, enum and error-code names, and a sweep that puts garbage of
 // every JSON type at every field to prove that decoding never throws.
+#include "core/codec.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,7 +15,6 @@
 #include <utility>
 #include <vector>
 
-#include "core/codec.h"
 #include "core/memory_state.h"
 
 namespace returns {
@@ -175,8 +176,7 @@ std::string describe(const Status& st) {
 // Op arguments travel as {"op", "args"}, so a path rooted at the frame ("args.return_id") names
 // the field too; the docs do not say which root op-argument errors use.
 bool names_path(const std::string& field_in, const std::string& pointer) {
-  const std::string field =
-      field_in.rfind("args.", 0) == 0 ? field_in.substr(5) : field_in;
+  const std::string field = field_in.rfind("args.", 0) == 0 ? field_in.substr(5) : field_in;
   std::vector<std::string> segs;
   std::size_t pos = 1;
   while (pos <= pointer.size()) {
@@ -308,33 +308,65 @@ std::vector<Mutation> mutations() {
       {"buyer_billing_net_terms", buyer, B, "/billing", Json("net_terms"), {}, {}},
       {"buyer_billing_number", buyer, B, "/billing", Json(0), E::BAD_TYPE, {}},
       {"buyer_unknown_field", buyer, B, "/nickname", Json("x"), E::UNKNOWN_FIELD, {}},
-      {"buyer_coverage_states_string", buyer, B, "/coverage/states", Json("CA"), E::BAD_TYPE,
-       {}},
+      {"buyer_coverage_states_string", buyer, B, "/coverage/states", Json("CA"), E::BAD_TYPE, {}},
       {"buyer_coverage_state_number", buyer, B, "/coverage/states/0", Json(5), E::BAD_TYPE, {}},
-      {"buyer_coverage_unknown", buyer, B, "/coverage/counties", Json::array(),
-       E::UNKNOWN_FIELD, {}},
-      {"buyer_policy_window_float", buyer, B, "/policy/window_hours", Json(168.0), E::BAD_TYPE,
+      {"buyer_coverage_unknown",
+       buyer,
+       B,
+       "/coverage/counties",
+       Json::array(),
+       E::UNKNOWN_FIELD,
        {}},
-      {"buyer_policy_window_string", buyer, B, "/policy/window_hours", Json("168"), E::BAD_TYPE,
+      {"buyer_policy_window_float", buyer, B, "/policy/window_hours", Json(168.0), E::BAD_TYPE, {}},
+      {"buyer_policy_window_string",
+       buyer,
+       B,
+       "/policy/window_hours",
+       Json("168"),
+       E::BAD_TYPE,
        {}},
-      {"buyer_policy_window_0", buyer, B0, "/policy/window_hours", Json(0), E::INVALID_POLICY,
-       {}},
+      {"buyer_policy_window_0", buyer, B0, "/policy/window_hours", Json(0), E::INVALID_POLICY, {}},
       {"buyer_policy_mode_unknown", buyer, B, "/policy/mode", Json("auto"), E::INVALID_ENUM, {}},
       {"buyer_policy_missing_mode", buyer, B, "/policy/mode", remove, E::MISSING_FIELD, {}},
-      {"buyer_policy_rule_typo", buyer, B, "/policy/rules/0/max_age_hour", Json(24),
-       E::UNKNOWN_FIELD, {}},
-      {"buyer_policy_rule_bad_reason", buyer, B, "/policy/rules/0/reasons/1", Json("spam"),
-       E::INVALID_REASON, {}},
-      {"buyer_policy_rule_missing_id", buyer, B, "/policy/rules/1/id", remove, E::MISSING_FIELD,
+      {"buyer_policy_rule_typo",
+       buyer,
+       B,
+       "/policy/rules/0/max_age_hour",
+       Json(24),
+       E::UNKNOWN_FIELD,
+       {}},
+      {"buyer_policy_rule_bad_reason",
+       buyer,
+       B,
+       "/policy/rules/0/reasons/1",
+       Json("spam"),
+       E::INVALID_REASON,
+       {}},
+      {"buyer_policy_rule_missing_id",
+       buyer,
+       B,
+       "/policy/rules/1/id",
+       remove,
+       E::MISSING_FIELD,
        {}},
       // --- supplier
       {"supplier_missing_id", supplier, S, "/id", remove, E::MISSING_FIELD, {}},
       {"supplier_missing_name", supplier, S, "/name", remove, E::MISSING_FIELD, {}},
       {"supplier_missing_pass_through_ok", supplier, S, "/pass_through_returns", remove, {}, {}},
-      {"supplier_pass_through_string", supplier, S, "/pass_through_returns", Json("true"),
-       E::BAD_TYPE, {}},
-      {"supplier_pass_through_number", supplier, S, "/pass_through_returns", Json(1),
-       E::BAD_TYPE, {}},
+      {"supplier_pass_through_string",
+       supplier,
+       S,
+       "/pass_through_returns",
+       Json("true"),
+       E::BAD_TYPE,
+       {}},
+      {"supplier_pass_through_number",
+       supplier,
+       S,
+       "/pass_through_returns",
+       Json(1),
+       E::BAD_TYPE,
+       {}},
       {"supplier_unknown_field", supplier, S, "/cost", Json(1), E::UNKNOWN_FIELD, {}},
       // --- campaign
       {"campaign_missing_vertical", campaign, C, "/vertical", remove, E::MISSING_FIELD, {}},
@@ -343,14 +375,23 @@ std::vector<Mutation> mutations() {
       {"campaign_price_negative", campaign, C, "/price_cents", Json(-1), E::INVALID_AMOUNT, {}},
       {"campaign_price_zero", campaign, C, "/price_cents", Json(0), {}, {}},
       {"campaign_price_max", campaign, C, "/price_cents", max_money, {}, {}},
-      {"campaign_price_above_max", campaign, C, "/price_cents", too_much, E::INVALID_AMOUNT,
-       {}},
+      {"campaign_price_above_max", campaign, C, "/price_cents", too_much, E::INVALID_AMOUNT, {}},
       {"campaign_price_u64_max", campaign, C, "/price_cents", huge_u64, E::INVALID_AMOUNT, {}},
-      {"campaign_price_int64_min", campaign, C, "/price_cents",
-       Json(std::numeric_limits<std::int64_t>::min()), E::INVALID_AMOUNT, {}},
+      {"campaign_price_int64_min",
+       campaign,
+       C,
+       "/price_cents",
+       Json(std::numeric_limits<std::int64_t>::min()),
+       E::INVALID_AMOUNT,
+       {}},
       {"campaign_price_whole_float", campaign, C, "/price_cents", Json(5000.0), E::BAD_TYPE, {}},
       {"campaign_price_fraction", campaign, C, "/price_cents", Json(50.5), E::BAD_TYPE, {}},
-      {"campaign_price_1e30", campaign, C, "/price_cents", Json(1e30), E::BAD_TYPE,
+      {"campaign_price_1e30",
+       campaign,
+       C,
+       "/price_cents",
+       Json(1e30),
+       E::BAD_TYPE,
        {E::INVALID_AMOUNT}},
       {"campaign_price_string", campaign, C, "/price_cents", Json("5000"), E::BAD_TYPE, {}},
       {"campaign_price_bool", campaign, C, "/price_cents", Json(true), E::BAD_TYPE, {}},
@@ -412,12 +453,21 @@ std::vector<Mutation> mutations() {
       {"return_decision_missing_by", ret, R, "/decision/by", remove, E::MISSING_FIELD, {}},
       {"return_decision_missing_at", ret, R, "/decision/at", remove, E::MISSING_FIELD, {}},
       {"return_decision_at_negative", ret, R, "/decision/at", Json(-1), E::INVALID_TIME, {}},
-      {"return_decision_credit_negative", ret, R, "/decision/credit_cents", Json(-1),
-       E::INVALID_AMOUNT, {}},
-      {"return_decision_charged_back_string", ret, R, "/decision/charged_back", Json("no"),
-       E::BAD_TYPE, {}},
-      {"return_decision_unknown", ret, R, "/decision/operator", Json("x"), E::UNKNOWN_FIELD,
+      {"return_decision_credit_negative",
+       ret,
+       R,
+       "/decision/credit_cents",
+       Json(-1),
+       E::INVALID_AMOUNT,
        {}},
+      {"return_decision_charged_back_string",
+       ret,
+       R,
+       "/decision/charged_back",
+       Json("no"),
+       E::BAD_TYPE,
+       {}},
+      {"return_decision_unknown", ret, R, "/decision/operator", Json("x"), E::UNKNOWN_FIELD, {}},
       {"return_decision_array", ret, R, "/decision", Json::array(), E::BAD_TYPE, {}},
       {"return_unknown_field", ret, R, "/status", Json("ok"), E::UNKNOWN_FIELD, {}},
       // --- message
@@ -457,47 +507,116 @@ std::vector<Mutation> mutations() {
       {"policy_window_8760", policy, P, "/window_hours", Json(8760), {}, {}},
       {"policy_window_8761", policy, P, "/window_hours", Json(8761), E::INVALID_POLICY, {}},
       {"policy_window_u64_max", policy, P0, "/window_hours", huge_u64, E::INVALID_POLICY, {}},
-      {"policy_min_age_equals_window", policy, P, "/min_age_hours", Json(168),
-       E::INVALID_POLICY, {}},
+      {"policy_min_age_equals_window",
+       policy,
+       P,
+       "/min_age_hours",
+       Json(168),
+       E::INVALID_POLICY,
+       {}},
       {"policy_min_age_window_minus_1", policy, P, "/min_age_hours", Json(167), {}, {}},
       {"policy_min_age_negative", policy, P, "/min_age_hours", Json(-1), E::INVALID_POLICY, {}},
       {"policy_rules_object", policy, P, "/rules", Json::object(), E::BAD_TYPE, {}},
       {"policy_rule_string", policy, P, "/rules/0", Json("within_24h"), E::BAD_TYPE, {}},
       {"policy_rule_typo", policy, P, "/rules/0/max_price", Json(5000), E::UNKNOWN_FIELD, {}},
       {"policy_rule_missing_id", policy, P, "/rules/0/id", remove, E::MISSING_FIELD, {}},
-      {"policy_rule_duplicate_id", policy, P, "/rules/1/id", Json("within_24h"),
-       E::INVALID_POLICY, {}, {"rules"}},
-      {"policy_rule_bad_id", policy, P, "/rules/1/id", Json("no spaces"), E::INVALID_POLICY,
+      {"policy_rule_duplicate_id",
+       policy,
+       P,
+       "/rules/1/id",
+       Json("within_24h"),
+       E::INVALID_POLICY,
+       {},
+       {"rules"}},
+      {"policy_rule_bad_id",
+       policy,
+       P,
+       "/rules/1/id",
+       Json("no spaces"),
+       E::INVALID_POLICY,
        {E::INVALID_ID}},
-      {"policy_rule_reasons_string", policy, P, "/rules/0/reasons", Json("bad_contact"),
-       E::BAD_TYPE, {}},
-      {"policy_rule_reason_unknown", policy, P, "/rules/0/reasons/0", Json("spam"),
-       E::INVALID_REASON, {}},
-      {"policy_rule_age_float", policy, P, "/rules/0/max_age_hours", Json(24.0), E::BAD_TYPE,
+      {"policy_rule_reasons_string",
+       policy,
+       P,
+       "/rules/0/reasons",
+       Json("bad_contact"),
+       E::BAD_TYPE,
        {}},
+      {"policy_rule_reason_unknown",
+       policy,
+       P,
+       "/rules/0/reasons/0",
+       Json("spam"),
+       E::INVALID_REASON,
+       {}},
+      {"policy_rule_age_float", policy, P, "/rules/0/max_age_hours", Json(24.0), E::BAD_TYPE, {}},
       {"policy_rule_age_0", policy, P, "/rules/0/max_age_hours", Json(0), E::INVALID_POLICY, {}},
-      {"policy_rule_age_above_window", policy, P, "/rules/0/max_age_hours", Json(169),
-       E::INVALID_POLICY, {}},
-      {"policy_rule_price_negative", policy, P, "/rules/0/max_price_cents", Json(-1),
-       E::INVALID_POLICY, {E::INVALID_AMOUNT}},
-      {"policy_rule_per_day_negative", policy, P, "/rules/0/max_auto_per_day", Json(-1),
-       E::INVALID_POLICY, {}},
-      {"policy_rule_per_day_float", policy, P, "/rules/0/max_auto_per_day", Json(2.5),
-       E::BAD_TYPE, {}},
-      {"policy_rate_string", policy, P, "/rules/0/max_return_rate", Json("0.15"), E::BAD_TYPE,
+      {"policy_rule_age_above_window",
+       policy,
+       P,
+       "/rules/0/max_age_hours",
+       Json(169),
+       E::INVALID_POLICY,
        {}},
-      {"policy_rate_negative", policy, P, "/rules/0/max_return_rate", Json(-0.01),
-       E::INVALID_POLICY, {}},
-      {"policy_rate_above_one", policy, P, "/rules/0/max_return_rate", Json(1.0001),
-       E::INVALID_POLICY, {}},
-      {"policy_rate_five_decimals", policy, P, "/rules/0/max_return_rate", Json(0.12345),
-       E::INVALID_POLICY, {E::BAD_TYPE}},
+      {"policy_rule_price_negative",
+       policy,
+       P,
+       "/rules/0/max_price_cents",
+       Json(-1),
+       E::INVALID_POLICY,
+       {E::INVALID_AMOUNT}},
+      {"policy_rule_per_day_negative",
+       policy,
+       P,
+       "/rules/0/max_auto_per_day",
+       Json(-1),
+       E::INVALID_POLICY,
+       {}},
+      {"policy_rule_per_day_float",
+       policy,
+       P,
+       "/rules/0/max_auto_per_day",
+       Json(2.5),
+       E::BAD_TYPE,
+       {}},
+      {"policy_rate_string", policy, P, "/rules/0/max_return_rate", Json("0.15"), E::BAD_TYPE, {}},
+      {"policy_rate_negative",
+       policy,
+       P,
+       "/rules/0/max_return_rate",
+       Json(-0.01),
+       E::INVALID_POLICY,
+       {}},
+      {"policy_rate_above_one",
+       policy,
+       P,
+       "/rules/0/max_return_rate",
+       Json(1.0001),
+       E::INVALID_POLICY,
+       {}},
+      {"policy_rate_five_decimals",
+       policy,
+       P,
+       "/rules/0/max_return_rate",
+       Json(0.12345),
+       E::INVALID_POLICY,
+       {E::BAD_TYPE}},
       {"policy_rate_four_decimals", policy, P, "/rules/0/max_return_rate", Json(0.1234), {}, {}},
       {"policy_rate_integer_one", policy, P, "/rules/0/max_return_rate", Json(1), {}, {}},
       {"policy_rate_integer_zero", policy, P, "/rules/0/max_return_rate", Json(0), {}, {}},
-      {"policy_rate_integer_two", policy, P, "/rules/0/max_return_rate", Json(2),
-       E::INVALID_POLICY, {}},
-      {"policy_cap_five_decimals", policy, P, "/cap_rate", Json(0.00001), E::INVALID_POLICY,
+      {"policy_rate_integer_two",
+       policy,
+       P,
+       "/rules/0/max_return_rate",
+       Json(2),
+       E::INVALID_POLICY,
+       {}},
+      {"policy_cap_five_decimals",
+       policy,
+       P,
+       "/cap_rate",
+       Json(0.00001),
+       E::INVALID_POLICY,
        {E::BAD_TYPE}},
       {"policy_cap_above_one", policy, P, "/cap_rate", Json(1.5), E::INVALID_POLICY, {}},
       {"policy_cap_bool", policy, P, "/cap_rate", Json(false), E::BAD_TYPE, {}},
@@ -524,8 +643,7 @@ std::vector<Mutation> mutations() {
       // --- historical return (decoder exists; the shape follows the member names)
       {"historical_return_id_number", hist, H, "/return_id", Json(1), E::BAD_TYPE, {}},
       {"historical_reason_unknown", hist, H, "/reason", Json("spam"), E::INVALID_REASON, {}},
-      {"historical_submitted_negative", hist, H, "/submitted_at", Json(-1), E::INVALID_TIME,
-       {}},
+      {"historical_submitted_negative", hist, H, "/submitted_at", Json(-1), E::INVALID_TIME, {}},
       {"historical_price_negative", hist, H, "/price_cents", Json(-1), E::INVALID_AMOUNT, {}},
       {"historical_unknown_field", hist, H, "/extra", Json(1), E::UNKNOWN_FIELD, {}},
   };
@@ -534,8 +652,13 @@ std::vector<Mutation> mutations() {
   for (auto& [op, args] : op_samples()) {
     const std::string o = op;
     auto d = op_decoder(o);
-    m.push_back({"op_" + o + "_missing_return_id", d, args, "/return_id", remove,
-                 o == "set_policy" ? std::optional<ErrorCode>{} : E::MISSING_FIELD, {}});
+    m.push_back({"op_" + o + "_missing_return_id",
+                 d,
+                 args,
+                 "/return_id",
+                 remove,
+                 o == "set_policy" ? std::optional<ErrorCode>{} : E::MISSING_FIELD,
+                 {}});
     m.push_back({"op_" + o + "_unknown_field", d, args, "/lead", Json("x"), E::UNKNOWN_FIELD, {}});
   }
   auto op = [&](const char* name) {
@@ -575,13 +698,10 @@ std::vector<Mutation> mutations() {
       {"op_accept_missing_credit_ok", accept, AC, "/credit_cents", remove, {}, {}},
       {"op_accept_missing_charge_back_ok", accept, AC, "/charge_back", remove, {}, {}},
       {"op_accept_missing_note_ok", accept, AC, "/note", remove, {}, {}},
-      {"op_accept_credit_negative", accept, AC, "/credit_cents", Json(-1), E::INVALID_AMOUNT,
-       {}},
+      {"op_accept_credit_negative", accept, AC, "/credit_cents", Json(-1), E::INVALID_AMOUNT, {}},
       {"op_accept_credit_float", accept, AC, "/credit_cents", Json(10.5), E::BAD_TYPE, {}},
-      {"op_accept_credit_above_max", accept, AC, "/credit_cents", too_much, E::INVALID_AMOUNT,
-       {}},
-      {"op_accept_charge_back_string", accept, AC, "/charge_back", Json("true"), E::BAD_TYPE,
-       {}},
+      {"op_accept_credit_above_max", accept, AC, "/credit_cents", too_much, E::INVALID_AMOUNT, {}},
+      {"op_accept_charge_back_string", accept, AC, "/charge_back", Json("true"), E::BAD_TYPE, {}},
       {"op_accept_credit_typo", accept, AC, "/credit", Json(100), E::UNKNOWN_FIELD, {}},
       {"op_reject_missing_note", reject, RJ, "/note", remove, E::MISSING_FIELD, {}},
       {"op_reopen_missing_note_ok", reopen, RO, "/note", remove, {}, {}},
@@ -589,10 +709,14 @@ std::vector<Mutation> mutations() {
       {"op_set_policy_missing_buyer", setp, SP, "/buyer_id", remove, E::MISSING_FIELD, {}},
       {"op_set_policy_missing_policy", setp, SP, "/policy", remove, E::MISSING_FIELD, {}},
       {"op_set_policy_buyer_empty", setp, SP, "/buyer_id", Json(""), E::INVALID_ID, {}},
-      {"op_set_policy_window_0", setp, SP0, "/policy/window_hours", Json(0), E::INVALID_POLICY,
+      {"op_set_policy_window_0", setp, SP0, "/policy/window_hours", Json(0), E::INVALID_POLICY, {}},
+      {"op_set_policy_rule_typo",
+       setp,
+       SP,
+       "/policy/rules/0/max_age",
+       Json(24),
+       E::UNKNOWN_FIELD,
        {}},
-      {"op_set_policy_rule_typo", setp, SP, "/policy/rules/0/max_age", Json(24),
-       E::UNKNOWN_FIELD, {}},
       {"op_set_policy_rate_string", setp, SP, "/policy/cap_rate", Json("25%"), E::BAD_TYPE, {}},
   };
   m.insert(m.end(), ops.begin(), ops.end());
@@ -623,8 +747,9 @@ TEST(CodecStrict, MutationsGiveTypedErrorsNamingTheField) {
     for (ErrorCode alt : mu.also_ok) code_ok = code_ok || st.error().code == alt;
     EXPECT_TRUE(code_ok) << mu.name << ": expected " << to_string(*mu.code) << ", got "
                          << describe(st);
-    EXPECT_TRUE(mu.field_fragments.empty() ? names_path(st.error().field, mu.pointer)
-                                           : contains_in_order(st.error().field, mu.field_fragments))
+    EXPECT_TRUE(mu.field_fragments.empty()
+                    ? names_path(st.error().field, mu.pointer)
+                    : contains_in_order(st.error().field, mu.field_fragments))
         << mu.name << ": field \"" << st.error().field << "\" does not name " << mu.pointer;
     EXPECT_FALSE(st.error().message.empty()) << mu.name;
   }
@@ -660,15 +785,15 @@ TEST(CodecStrict, TopLevelFieldsAreNamedExactly) {
 }
 
 TEST(CodecStrict, NonObjectRootsAreBadType) {
-  const Json roots[] = {Json(), Json(true), Json(1), Json(-1), Json(1.5), Json("x"),
-                        Json::array(), parse("[{}]")};
+  const Json roots[] = {Json(),    Json(true), Json(1),       Json(-1),
+                        Json(1.5), Json("x"),  Json::array(), parse("[{}]")};
   for (const auto& smp : samples()) {
     for (const Json& root : roots) {
       Status st;
       ASSERT_NO_THROW(st = smp.decode(root)) << smp.name;
       ASSERT_FALSE(st.ok()) << smp.name << " accepted " << root.dump();
-      EXPECT_EQ(st.error().code, ErrorCode::BAD_TYPE) << smp.name << " root " << root.dump()
-                                                      << ": " << describe(st);
+      EXPECT_EQ(st.error().code, ErrorCode::BAD_TYPE)
+          << smp.name << " root " << root.dump() << ": " << describe(st);
     }
   }
 }
@@ -685,8 +810,8 @@ TEST(CodecStrict, EmptyObjectIsMissingField) {
 }
 
 TEST(CodecStrict, UnknownOp) {
-  for (const char* name : {"delete_lead", "", "Submit_Return", "submit-return", "submit_return ",
-                           "set_policies"}) {
+  for (const char* name :
+       {"delete_lead", "", "Submit_Return", "submit-return", "submit_return ", "set_policies"}) {
     Result<OpArgs> r = decode_op_args(name, parse(R"({"return_id":"r1"})"));
     ASSERT_FALSE(r.ok()) << '"' << name << '"';
     EXPECT_EQ(r.error().code, ErrorCode::UNKNOWN_OP) << '"' << name << '"';
@@ -698,11 +823,13 @@ TEST(CodecStrict, UnknownOp) {
 }
 
 TEST(CodecStrict, ParseJsonGarbageIsBadJson) {
-  const std::string bad[] = {"",        " ",        "{",          "}",          "nul",
-                             "{\"a\":}", "[1,]",     "{'a':1}",    "{\"a\" 1}",  "01",
-                             "NaN",     "Infinity", "\"\xff\"",   "{} {}",      "[1] x",
-                             "\"abc",   "{\"a\":1,}", "tru",      "-",          "1e",
-                             std::string("{\"a\":\"\0\"}", 8)};
+  const std::string bad[] = {"",         " ",          "{",
+                             "}",        "nul",        "{\"a\":}",
+                             "[1,]",     "{'a':1}",    "{\"a\" 1}",
+                             "01",       "NaN",        "Infinity",
+                             "\"\xff\"", "{} {}",      "[1] x",
+                             "\"abc",    "{\"a\":1,}", "tru",
+                             "-",        "1e",         std::string("{\"a\":\"\0\"}", 8)};
   for (const std::string& text : bad) {
     Result<Json> r = Json();
     ASSERT_NO_THROW(r = parse_json(text)) << text;
@@ -802,7 +929,9 @@ TEST(CodecGarbage, EveryTypeAtEveryFieldNeverThrows) {
         Json j = smp.json;
         j[Json::json_pointer(p)] = g;
         Status st;
-        ASSERT_NO_THROW(st = smp.decode(j)) << smp.name << " " << p << " = " << g.dump(-1, ' ', true, Json::error_handler_t::replace).substr(0, 80);
+        ASSERT_NO_THROW(st = smp.decode(j))
+            << smp.name << " " << p << " = "
+            << g.dump(-1, ' ', true, Json::error_handler_t::replace).substr(0, 80);
         ++decoded;
         if (g.is_null()) continue;  // null for an optional field: not specified
         if (!type_fits(kind_of(original), kind_of(g))) {
@@ -898,11 +1027,11 @@ ReturnCase full_return() {
 
 TEST(CodecRoundTrip, Buyer) {
   for (const Buyer& b : {full_buyer(), [] {
-         Buyer d;
-         d.id = "b2";
-         d.name = "Default";
-         return d;
-       }()}) {
+                           Buyer d;
+                           d.id = "b2";
+                           d.name = "Default";
+                           return d;
+                         }()}) {
     auto r = decode_buyer(to_json(b));
     ASSERT_TRUE(r.ok()) << b.id << ": " << r.error().message << " " << r.error().field;
     EXPECT_EQ(r.value(), b) << to_json(b).dump();
@@ -1000,15 +1129,14 @@ TEST(CodecRoundTrip, Message) {
 
 TEST(CodecRoundTrip, LedgerEntry) {
   std::vector<LedgerEntry> entries = {
-      {"r1#1/revenue_reversal", EntryKind::revenue_reversal, "r1", "l1", "b1", "s1", -5000, 10,
-       ""},
+      {"r1#1/revenue_reversal", EntryKind::revenue_reversal, "r1", "l1", "b1", "s1", -5000, 10, ""},
       {"r1#1/wallet_credit", EntryKind::wallet_credit, "r1", "l1", "b1", "s1", 5000, 10, ""},
-      {"r1#1/invoice_adjustment", EntryKind::invoice_adjustment, "r1", "l1", "b1", "", -5000,
+      {"r1#1/invoice_adjustment", EntryKind::invoice_adjustment, "r1", "l1", "b1", "", -5000, 10,
+       ""},
+      {"r1#1/supplier_chargeback", EntryKind::supplier_chargeback, "r1", "l1", "b1", "s1", -2000,
        10, ""},
-      {"r1#1/supplier_chargeback", EntryKind::supplier_chargeback, "r1", "l1", "b1", "s1",
-       -2000, 10, ""},
-      {"r1#1/wallet_credit/reversal", EntryKind::wallet_credit, "r1", "l1", "b1", "s1", -5000,
-       20, "r1#1/wallet_credit"},
+      {"r1#1/wallet_credit/reversal", EntryKind::wallet_credit, "r1", "l1", "b1", "s1", -5000, 20,
+       "r1#1/wallet_credit"},
   };
   for (const LedgerEntry& e : entries) {
     auto r = decode_ledger_entry(to_json(e));
@@ -1068,10 +1196,10 @@ TEST(CodecRoundTrip, RateFractionsDecodeExactly) {
     BasisPoints bp;
   };
   const Row rows[] = {
-      {"0.15", 1500}, {"0.25", 2500}, {"0.29", 2900}, {"0.57", 5700}, {"0.1234", 1234},
-      {"0.0001", 1},  {"0.07", 700},  {"0.5", 5000},  {"0.9999", 9999}, {"1", 10'000},
-      {"1.0", 10'000}, {"0", 0},      {"0.0", 0},     {"0.1", 1000},  {"0.3", 3000},
-      {"1e-4", 1},    {"1.5e-1", 1500},
+      {"0.15", 1500},  {"0.25", 2500},   {"0.29", 2900}, {"0.57", 5700},   {"0.1234", 1234},
+      {"0.0001", 1},   {"0.07", 700},    {"0.5", 5000},  {"0.9999", 9999}, {"1", 10'000},
+      {"1.0", 10'000}, {"0", 0},         {"0.0", 0},     {"0.1", 1000},    {"0.3", 3000},
+      {"1e-4", 1},     {"1.5e-1", 1500},
   };
   for (const Row& r : rows) {
     std::string text = std::string(R"({"mode":"rules","window_hours":168,"cap_rate":)") + r.text +
@@ -1294,8 +1422,15 @@ TEST(CodecShapes, EnumsTravelAsNames) {
   EXPECT_EQ(rj.at("reason"), "out_of_service_area");
   Message m{"m1", "r1", Role::operator_, "ops", "hi", 5};
   EXPECT_EQ(to_json(m).at("author_role"), "operator");
-  LedgerEntry e{"r1#1/supplier_chargeback", EntryKind::supplier_chargeback, "r1", "l1", "b1",
-                "s1", -1, 1, ""};
+  LedgerEntry e{"r1#1/supplier_chargeback",
+                EntryKind::supplier_chargeback,
+                "r1",
+                "l1",
+                "b1",
+                "s1",
+                -1,
+                1,
+                ""};
   EXPECT_EQ(to_json(e).at("kind"), "supplier_chargeback");
 }
 
@@ -1318,8 +1453,8 @@ TEST(CodecShapes, OptionalReturnFieldsOmittedWhenUnset) {
 // Names of enumerations and error codes.
 
 TEST(CodecNames, ReasonsAndStates) {
-  const std::vector<std::string> reasons = {"bad_contact", "wrong_vertical", "duplicate",
-                                            "tcpa_risk", "out_of_service_area", "other"};
+  const std::vector<std::string> reasons = {"bad_contact", "wrong_vertical",      "duplicate",
+                                            "tcpa_risk",   "out_of_service_area", "other"};
   ASSERT_EQ(all_reasons().size(), reasons.size());
   for (std::size_t i = 0; i < reasons.size(); ++i) {
     EXPECT_EQ(to_string(all_reasons()[i]), reasons[i]);
@@ -1377,11 +1512,20 @@ TEST(CodecNames, ValidIdTable) {
     bool valid;
   };
   const Row rows[] = {
-      {"a", true},           {std::string(64, 'x'), true}, {std::string(65, 'x'), false},
-      {"", false},           {"A-Za-z0-9._:-", true},       {"with space", false},
-      {"slash/", false},     {"hash#", false},              {"tab\t", false},
-      {"\xc3\xa9", false},   {"comma,", false},             {"uuid-3f2b8c1e-9a4d", true},
-      {"auto:within_24h", true}, {std::string("nul\0x", 5), false},
+      {"a", true},
+      {std::string(64, 'x'), true},
+      {std::string(65, 'x'), false},
+      {"", false},
+      {"A-Za-z0-9._:-", true},
+      {"with space", false},
+      {"slash/", false},
+      {"hash#", false},
+      {"tab\t", false},
+      {"\xc3\xa9", false},
+      {"comma,", false},
+      {"uuid-3f2b8c1e-9a4d", true},
+      {"auto:within_24h", true},
+      {std::string("nul\0x", 5), false},
   };
   for (const Row& r : rows) EXPECT_EQ(is_valid_id(r.id), r.valid) << '"' << r.id << '"';
 }

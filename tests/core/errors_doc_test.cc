@@ -1,11 +1,11 @@
 // errors_doc_test.cc — the error-code list in shared/core/error.h and docs/errors.md agree, and
 // every code's wire name round-trips.
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "core/error.h"
 

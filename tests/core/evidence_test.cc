@@ -2,13 +2,14 @@
 // (docs/domain.md "Reasons and evidence"): every reason × verdict with its exact code, the
 // routing alert, buyer coverage, and duplicate detection over the buyer's delivery history
 // (MemoryState as the DeliveryHistory).
+#include "core/evidence.h"
+
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "core/evidence.h"
 #include "core/memory_state.h"
 
 namespace returns {
@@ -69,12 +70,12 @@ TEST(Evidence, EveryReasonAndVerdict) {
        "vertical_mismatch", false},
       {"wrong_vertical_matches", Reason::wrong_vertical, nothing, EvidenceVerdict::warns,
        "vertical_matches", false},
-      {"duplicate_no_earlier_delivery", Reason::duplicate, nothing,
-       EvidenceVerdict::cannot_verify, "other_source", false},
+      {"duplicate_no_earlier_delivery", Reason::duplicate, nothing, EvidenceVerdict::cannot_verify,
+       "other_source", false},
       {"tcpa_flagged", Reason::tcpa_risk, [](Lead& l, Campaign&, Buyer&) { l.tcpa_flag = true; },
        EvidenceVerdict::supports, "tcpa_flagged", false},
-      {"tcpa_not_flagged", Reason::tcpa_risk, nothing, EvidenceVerdict::warns,
-       "tcpa_not_flagged", false},
+      {"tcpa_not_flagged", Reason::tcpa_risk, nothing, EvidenceVerdict::warns, "tcpa_not_flagged",
+       false},
       {"outside_coverage_state", Reason::out_of_service_area,
        [](Lead& l, Campaign&, Buyer&) { l.state = "TX"; }, EvidenceVerdict::supports,
        "outside_coverage", true},

@@ -2,6 +2,8 @@
 // the supplier charge-back rounding table, accept_entries per billing mode (ids, kinds, signs),
 // reversal_entries (only unreversed originals), and Balances (idempotent apply, its return value,
 // the sign conventions of every balance).
+#include "core/ledger.h"
+
 #include <gtest/gtest.h>
 
 #include <span>
@@ -9,7 +11,6 @@
 #include <utility>
 #include <vector>
 
-#include "core/ledger.h"
 #include "test_world.h"
 
 namespace returns {
@@ -31,19 +32,19 @@ const ChargebackRow kChargebackRows[] = {
     {"full_credit_whole_cost", 10'000, 10'000, 4'000, 4'000},
     {"half_credit_half_cost", 5'000, 10'000, 4'000, 2'000},
     {"one_cent_rounds_down_to_zero", 1, 10'000, 4'000, 0},
-    {"third_rounds_down", 3'333, 10'000, 4'000, 1'333},           // 1333.2
-    {"almost_full_rounds_down", 9'999, 10'000, 4'000, 3'999},     // 3999.6
-    {"one_of_three_cents", 1, 3, 2, 0},                           // 0.67
-    {"two_of_three_cents", 2, 3, 2, 1},                           // 1.33
+    {"third_rounds_down", 3'333, 10'000, 4'000, 1'333},        // 1333.2
+    {"almost_full_rounds_down", 9'999, 10'000, 4'000, 3'999},  // 3999.6
+    {"one_of_three_cents", 1, 3, 2, 0},                        // 0.67
+    {"two_of_three_cents", 2, 3, 2, 1},                        // 1.33
     {"three_of_three_cents_whole", 3, 3, 2, 2},
     {"zero_cost", 5'000, 10'000, 0, 0},
-    {"cost_above_price_full_credit", 500, 500, 700, 700},         // the whole cost at full credit
-    {"cost_above_price_partial", 250, 500, 701, 350},             // 350.5
+    {"cost_above_price_full_credit", 500, 500, 700, 700},  // the whole cost at full credit
+    {"cost_above_price_partial", 250, 500, 701, 350},      // 350.5
     {"exact_division", 2'500, 10'000, 4'000, 1'000},
     {"one_cent_lead_full", 1, 1, 1, 1},
     // Inputs go up to 10^13 cents: cost × credit needs more than 64 bits and must stay exact.
     {"huge_half_rounds_down", 5'000'000'000'000, 10'000'000'000'000, 9'999'999'999'999,
-     4'999'999'999'999},                                          // ...999.5
+     4'999'999'999'999},  // ...999.5
     {"huge_full_credit", 10'000'000'000'000, 10'000'000'000'000, 10'000'000'000'000,
      10'000'000'000'000},
     {"huge_one_cent_short", 9'999'999'999'999, 10'000'000'000'000, 10'000'000'000'000,
@@ -53,8 +54,8 @@ const ChargebackRow kChargebackRows[] = {
 TEST(LedgerChargeback, RoundingTable) {
   for (const ChargebackRow& row : kChargebackRows) {
     EXPECT_EQ(chargeback_for(row.credit, row.price, row.cost), row.expected)
-        << "row " << row.name << ": chargeback_for(credit=" << row.credit
-        << ", price=" << row.price << ", cost=" << row.cost << ")";
+        << "row " << row.name << ": chargeback_for(credit=" << row.credit << ", price=" << row.price
+        << ", cost=" << row.cost << ")";
   }
 }
 
@@ -109,25 +110,53 @@ struct AcceptEntriesRow {
 
 const std::vector<AcceptEntriesRow>& accept_rows() {
   static const std::vector<AcceptEntriesRow> rows = {
-      {"prepaid_full_no_chargeback", Billing::prepaid, 10'000, 0, 1,
+      {"prepaid_full_no_chargeback",
+       Billing::prepaid,
+       10'000,
+       0,
+       1,
        {{EntryKind::revenue_reversal, -10'000}, {EntryKind::wallet_credit, 10'000}}},
-      {"prepaid_full_chargeback", Billing::prepaid, 10'000, 4'000, 1,
+      {"prepaid_full_chargeback",
+       Billing::prepaid,
+       10'000,
+       4'000,
+       1,
        {{EntryKind::revenue_reversal, -10'000},
         {EntryKind::wallet_credit, 10'000},
         {EntryKind::supplier_chargeback, -4'000}}},
-      {"prepaid_partial_chargeback", Billing::prepaid, 2'500, 1'000, 1,
+      {"prepaid_partial_chargeback",
+       Billing::prepaid,
+       2'500,
+       1'000,
+       1,
        {{EntryKind::revenue_reversal, -2'500},
         {EntryKind::wallet_credit, 2'500},
         {EntryKind::supplier_chargeback, -1'000}}},
-      {"net_terms_full_no_chargeback", Billing::net_terms, 10'000, 0, 1,
+      {"net_terms_full_no_chargeback",
+       Billing::net_terms,
+       10'000,
+       0,
+       1,
        {{EntryKind::revenue_reversal, -10'000}, {EntryKind::invoice_adjustment, -10'000}}},
-      {"net_terms_one_cent_no_chargeback", Billing::net_terms, 1, 0, 1,
+      {"net_terms_one_cent_no_chargeback",
+       Billing::net_terms,
+       1,
+       0,
+       1,
        {{EntryKind::revenue_reversal, -1}, {EntryKind::invoice_adjustment, -1}}},
-      {"net_terms_full_chargeback_second_accept", Billing::net_terms, 10'000, 4'000, 2,
+      {"net_terms_full_chargeback_second_accept",
+       Billing::net_terms,
+       10'000,
+       4'000,
+       2,
        {{EntryKind::revenue_reversal, -10'000},
         {EntryKind::invoice_adjustment, -10'000},
         {EntryKind::supplier_chargeback, -4'000}}},
-      {"prepaid_third_accept", Billing::prepaid, 7'000, 0, 3,
+      {"prepaid_third_accept",
+       Billing::prepaid,
+       7'000,
+       0,
+       3,
        {{EntryKind::revenue_reversal, -7'000}, {EntryKind::wallet_credit, 7'000}}},
   };
   return rows;
@@ -135,10 +164,14 @@ const std::vector<AcceptEntriesRow>& accept_rows() {
 
 std::string kind_name(EntryKind k) {
   switch (k) {
-    case EntryKind::revenue_reversal: return "revenue_reversal";
-    case EntryKind::wallet_credit: return "wallet_credit";
-    case EntryKind::invoice_adjustment: return "invoice_adjustment";
-    case EntryKind::supplier_chargeback: return "supplier_chargeback";
+    case EntryKind::revenue_reversal:
+      return "revenue_reversal";
+    case EntryKind::wallet_credit:
+      return "wallet_credit";
+    case EntryKind::invoice_adjustment:
+      return "invoice_adjustment";
+    case EntryKind::supplier_chargeback:
+      return "supplier_chargeback";
   }
   return "?";
 }
@@ -169,7 +202,7 @@ TEST(LedgerAcceptEntries, PerBillingModeTable) {
     // A prepaid buyer never gets an invoice adjustment and a net-terms buyer never a wallet
     // credit.
     EXPECT_EQ(count_kind(entries, row.billing == Billing::prepaid ? EntryKind::invoice_adjustment
-                                                                 : EntryKind::wallet_credit),
+                                                                  : EntryKind::wallet_credit),
               0);
   }
 }
@@ -206,8 +239,8 @@ LedgerEntry entry(std::string id, EntryKind kind, Money amount, std::string reve
 
 const LedgerEntry kRev1 = entry("ret-1#1/revenue_reversal", EntryKind::revenue_reversal, -900);
 const LedgerEntry kWal1 = entry("ret-1#1/wallet_credit", EntryKind::wallet_credit, 900);
-const LedgerEntry kChb1 = entry("ret-1#1/supplier_chargeback", EntryKind::supplier_chargeback,
-                                -300);
+const LedgerEntry kChb1 =
+    entry("ret-1#1/supplier_chargeback", EntryKind::supplier_chargeback, -300);
 LedgerEntry reversal_of(const LedgerEntry& e) {
   return entry(e.id + "/reversal", e.kind, -e.amount_cents, e.id);
 }
@@ -318,7 +351,7 @@ TEST(LedgerBalances, SignConventionsPerBillingMode) {
   EXPECT_EQ(b.apply(pre_entries), 3);
   EXPECT_EQ(b.apply(net_entries), 2);
 
-  EXPECT_EQ(b.wallet("B-pre"), 6'000);               // prepaid: wallet credited
+  EXPECT_EQ(b.wallet("B-pre"), 6'000);  // prepaid: wallet credited
   EXPECT_EQ(b.accrued_adjustment("B-pre"), 0);
   EXPECT_EQ(b.wallet("B-net"), 0);
   EXPECT_EQ(b.accrued_adjustment("B-net"), -10'000);  // net terms: accrued spend reduced

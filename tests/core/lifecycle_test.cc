@@ -5,6 +5,8 @@
 // exact millisecond boundaries, auto-accept, routing alert, keep_refused_draft), accept (credit
 // range, money per billing mode, supplier charge-back default/override/proportional, idempotency),
 // reject, withdraw, post_message, discard_draft, reopen (reversals, re-accept) and set_policy.
+#include "core/lifecycle.h"
+
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -13,7 +15,6 @@
 #include <string>
 #include <vector>
 
-#include "core/lifecycle.h"
 #include "core/memory_state.h"
 #include "test_world.h"
 
@@ -33,26 +34,41 @@ const std::string kEAcute = "\xC3\xA9";  // "é": one code point, two bytes
 std::string state_name(std::optional<ReturnState> s) {
   if (!s) return "none";
   switch (*s) {
-    case ReturnState::draft: return "draft";
-    case ReturnState::pending: return "pending";
-    case ReturnState::discussion: return "discussion";
-    case ReturnState::accepted: return "accepted";
-    case ReturnState::rejected: return "rejected";
-    case ReturnState::withdrawn: return "withdrawn";
+    case ReturnState::draft:
+      return "draft";
+    case ReturnState::pending:
+      return "pending";
+    case ReturnState::discussion:
+      return "discussion";
+    case ReturnState::accepted:
+      return "accepted";
+    case ReturnState::rejected:
+      return "rejected";
+    case ReturnState::withdrawn:
+      return "withdrawn";
   }
   return "?";
 }
 std::string op_name(OpKind k) {
   switch (k) {
-    case OpKind::save_draft: return "save_draft";
-    case OpKind::discard_draft: return "discard_draft";
-    case OpKind::submit_return: return "submit_return";
-    case OpKind::withdraw_return: return "withdraw_return";
-    case OpKind::post_message: return "post_message";
-    case OpKind::accept_return: return "accept_return";
-    case OpKind::reject_return: return "reject_return";
-    case OpKind::reopen_return: return "reopen_return";
-    case OpKind::set_policy: return "set_policy";
+    case OpKind::save_draft:
+      return "save_draft";
+    case OpKind::discard_draft:
+      return "discard_draft";
+    case OpKind::submit_return:
+      return "submit_return";
+    case OpKind::withdraw_return:
+      return "withdraw_return";
+    case OpKind::post_message:
+      return "post_message";
+    case OpKind::accept_return:
+      return "accept_return";
+    case OpKind::reject_return:
+      return "reject_return";
+    case OpKind::reopen_return:
+      return "reopen_return";
+    case OpKind::set_policy:
+      return "set_policy";
   }
   return "?";
 }
@@ -69,8 +85,7 @@ SubmitReturnArgs submit_args(std::string return_id, std::string lead_id,
   return a;
 }
 SaveDraftArgs save_args(std::string return_id, std::string lead_id,
-                        std::optional<Reason> reason = Reason::bad_contact,
-                        std::string note = "") {
+                        std::optional<Reason> reason = Reason::bad_contact, std::string note = "") {
   SaveDraftArgs a;
   a.return_id = std::move(return_id);
   a.lead_id = std::move(lead_id);
@@ -96,9 +111,12 @@ AcceptReturnArgs accept_args(std::string return_id, std::optional<Money> credit 
 enum class Who { operator_, owner, other_buyer };
 std::string who_name(Who w) {
   switch (w) {
-    case Who::operator_: return "operator";
-    case Who::owner: return "owner";
-    case Who::other_buyer: return "other_buyer";
+    case Who::operator_:
+      return "operator";
+    case Who::owner:
+      return "owner";
+    case Who::other_buyer:
+      return "other_buyer";
   }
   return "?";
 }
@@ -136,90 +154,99 @@ using OK = OpKind;
 const std::vector<MatrixRow>& matrix() {
   static const std::vector<MatrixRow> rows = {
       // from           op                   operator          owner                other buyer
-      {std::nullopt, OK::save_draft,      kForbidden,       to(RS::draft),       kNotYourLead},
-      {std::nullopt, OK::discard_draft,   kForbidden,       kNotFound,           kNotFound},
-      {std::nullopt, OK::submit_return,   kForbidden,       to(RS::pending),     kNotYourLead},
-      {std::nullopt, OK::withdraw_return, kForbidden,       kNotFound,           kNotFound},
-      {std::nullopt, OK::post_message,    kNotFound,        kNotFound,           kNotFound},
-      {std::nullopt, OK::accept_return,   kNotFound,        kForbidden,          kForbidden},
-      {std::nullopt, OK::reject_return,   kNotFound,        kForbidden,          kForbidden},
-      {std::nullopt, OK::reopen_return,   kNotFound,        kForbidden,          kForbidden},
-      {std::nullopt, OK::set_policy,      kPolicySet,       kForbidden,          kForbidden},
+      {std::nullopt, OK::save_draft, kForbidden, to(RS::draft), kNotYourLead},
+      {std::nullopt, OK::discard_draft, kForbidden, kNotFound, kNotFound},
+      {std::nullopt, OK::submit_return, kForbidden, to(RS::pending), kNotYourLead},
+      {std::nullopt, OK::withdraw_return, kForbidden, kNotFound, kNotFound},
+      {std::nullopt, OK::post_message, kNotFound, kNotFound, kNotFound},
+      {std::nullopt, OK::accept_return, kNotFound, kForbidden, kForbidden},
+      {std::nullopt, OK::reject_return, kNotFound, kForbidden, kForbidden},
+      {std::nullopt, OK::reopen_return, kNotFound, kForbidden, kForbidden},
+      {std::nullopt, OK::set_policy, kPolicySet, kForbidden, kForbidden},
 
-      {RS::draft, OK::save_draft,         kForbidden,       to(RS::draft),       kForbidden},
-      {RS::draft, OK::discard_draft,      kForbidden,       kDeleted,            kForbidden},
-      {RS::draft, OK::submit_return,      kForbidden,       to(RS::pending),     kForbidden},
-      {RS::draft, OK::withdraw_return,    kForbidden,       kBadTransition,      kForbidden},
-      {RS::draft, OK::post_message,       kBadTransition,   kBadTransition,      kForbidden},
-      {RS::draft, OK::accept_return,      kBadTransition,   kForbidden,          kForbidden},
-      {RS::draft, OK::reject_return,      kBadTransition,   kForbidden,          kForbidden},
-      {RS::draft, OK::reopen_return,      kBadTransition,   kForbidden,          kForbidden},
-      {RS::draft, OK::set_policy,         kPolicySet,       kForbidden,          kForbidden},
+      {RS::draft, OK::save_draft, kForbidden, to(RS::draft), kForbidden},
+      {RS::draft, OK::discard_draft, kForbidden, kDeleted, kForbidden},
+      {RS::draft, OK::submit_return, kForbidden, to(RS::pending), kForbidden},
+      {RS::draft, OK::withdraw_return, kForbidden, kBadTransition, kForbidden},
+      {RS::draft, OK::post_message, kBadTransition, kBadTransition, kForbidden},
+      {RS::draft, OK::accept_return, kBadTransition, kForbidden, kForbidden},
+      {RS::draft, OK::reject_return, kBadTransition, kForbidden, kForbidden},
+      {RS::draft, OK::reopen_return, kBadTransition, kForbidden, kForbidden},
+      {RS::draft, OK::set_policy, kPolicySet, kForbidden, kForbidden},
 
-      {RS::pending, OK::save_draft,       kForbidden,       kBadTransition,      kForbidden},
-      {RS::pending, OK::discard_draft,    kForbidden,       kBadTransition,      kForbidden},
-      {RS::pending, OK::submit_return,    kForbidden,       kBadTransition,      kForbidden},
-      {RS::pending, OK::withdraw_return,  kForbidden,       to(RS::withdrawn),   kForbidden},
-      {RS::pending, OK::post_message,     to(RS::discussion), to(RS::pending),   kForbidden},
-      {RS::pending, OK::accept_return,    to(RS::accepted), kForbidden,          kForbidden},
-      {RS::pending, OK::reject_return,    to(RS::rejected), kForbidden,          kForbidden},
-      {RS::pending, OK::reopen_return,    kBadTransition,   kForbidden,          kForbidden},
-      {RS::pending, OK::set_policy,       kPolicySet,       kForbidden,          kForbidden},
+      {RS::pending, OK::save_draft, kForbidden, kBadTransition, kForbidden},
+      {RS::pending, OK::discard_draft, kForbidden, kBadTransition, kForbidden},
+      {RS::pending, OK::submit_return, kForbidden, kBadTransition, kForbidden},
+      {RS::pending, OK::withdraw_return, kForbidden, to(RS::withdrawn), kForbidden},
+      {RS::pending, OK::post_message, to(RS::discussion), to(RS::pending), kForbidden},
+      {RS::pending, OK::accept_return, to(RS::accepted), kForbidden, kForbidden},
+      {RS::pending, OK::reject_return, to(RS::rejected), kForbidden, kForbidden},
+      {RS::pending, OK::reopen_return, kBadTransition, kForbidden, kForbidden},
+      {RS::pending, OK::set_policy, kPolicySet, kForbidden, kForbidden},
 
-      {RS::discussion, OK::save_draft,      kForbidden,       kBadTransition,      kForbidden},
-      {RS::discussion, OK::discard_draft,   kForbidden,       kBadTransition,      kForbidden},
-      {RS::discussion, OK::submit_return,   kForbidden,       kBadTransition,      kForbidden},
-      {RS::discussion, OK::withdraw_return, kForbidden,       to(RS::withdrawn),   kForbidden},
-      {RS::discussion, OK::post_message,    to(RS::discussion), to(RS::discussion), kForbidden},
-      {RS::discussion, OK::accept_return,   to(RS::accepted), kForbidden,          kForbidden},
-      {RS::discussion, OK::reject_return,   to(RS::rejected), kForbidden,          kForbidden},
-      {RS::discussion, OK::reopen_return,   kBadTransition,   kForbidden,          kForbidden},
-      {RS::discussion, OK::set_policy,      kPolicySet,       kForbidden,          kForbidden},
+      {RS::discussion, OK::save_draft, kForbidden, kBadTransition, kForbidden},
+      {RS::discussion, OK::discard_draft, kForbidden, kBadTransition, kForbidden},
+      {RS::discussion, OK::submit_return, kForbidden, kBadTransition, kForbidden},
+      {RS::discussion, OK::withdraw_return, kForbidden, to(RS::withdrawn), kForbidden},
+      {RS::discussion, OK::post_message, to(RS::discussion), to(RS::discussion), kForbidden},
+      {RS::discussion, OK::accept_return, to(RS::accepted), kForbidden, kForbidden},
+      {RS::discussion, OK::reject_return, to(RS::rejected), kForbidden, kForbidden},
+      {RS::discussion, OK::reopen_return, kBadTransition, kForbidden, kForbidden},
+      {RS::discussion, OK::set_policy, kPolicySet, kForbidden, kForbidden},
 
-      {RS::accepted, OK::save_draft,      kForbidden,       kBadTransition,      kForbidden},
-      {RS::accepted, OK::discard_draft,   kForbidden,       kBadTransition,      kForbidden},
-      {RS::accepted, OK::submit_return,   kForbidden,       kBadTransition,      kForbidden},
-      {RS::accepted, OK::withdraw_return, kForbidden,       kBadTransition,      kForbidden},
-      {RS::accepted, OK::post_message,    to(RS::accepted), to(RS::accepted),    kForbidden},
-      {RS::accepted, OK::accept_return,   kBadTransition,   kForbidden,          kForbidden},
-      {RS::accepted, OK::reject_return,   kBadTransition,   kForbidden,          kForbidden},
-      {RS::accepted, OK::reopen_return,   to(RS::pending),  kForbidden,          kForbidden},
-      {RS::accepted, OK::set_policy,      kPolicySet,       kForbidden,          kForbidden},
+      {RS::accepted, OK::save_draft, kForbidden, kBadTransition, kForbidden},
+      {RS::accepted, OK::discard_draft, kForbidden, kBadTransition, kForbidden},
+      {RS::accepted, OK::submit_return, kForbidden, kBadTransition, kForbidden},
+      {RS::accepted, OK::withdraw_return, kForbidden, kBadTransition, kForbidden},
+      {RS::accepted, OK::post_message, to(RS::accepted), to(RS::accepted), kForbidden},
+      {RS::accepted, OK::accept_return, kBadTransition, kForbidden, kForbidden},
+      {RS::accepted, OK::reject_return, kBadTransition, kForbidden, kForbidden},
+      {RS::accepted, OK::reopen_return, to(RS::pending), kForbidden, kForbidden},
+      {RS::accepted, OK::set_policy, kPolicySet, kForbidden, kForbidden},
 
-      {RS::rejected, OK::save_draft,      kForbidden,       kBadTransition,      kForbidden},
-      {RS::rejected, OK::discard_draft,   kForbidden,       kBadTransition,      kForbidden},
-      {RS::rejected, OK::submit_return,   kForbidden,       kBadTransition,      kForbidden},
-      {RS::rejected, OK::withdraw_return, kForbidden,       kBadTransition,      kForbidden},
-      {RS::rejected, OK::post_message,    to(RS::rejected), to(RS::rejected),    kForbidden},
-      {RS::rejected, OK::accept_return,   kBadTransition,   kForbidden,          kForbidden},
-      {RS::rejected, OK::reject_return,   kBadTransition,   kForbidden,          kForbidden},
-      {RS::rejected, OK::reopen_return,   to(RS::pending),  kForbidden,          kForbidden},
-      {RS::rejected, OK::set_policy,      kPolicySet,       kForbidden,          kForbidden},
+      {RS::rejected, OK::save_draft, kForbidden, kBadTransition, kForbidden},
+      {RS::rejected, OK::discard_draft, kForbidden, kBadTransition, kForbidden},
+      {RS::rejected, OK::submit_return, kForbidden, kBadTransition, kForbidden},
+      {RS::rejected, OK::withdraw_return, kForbidden, kBadTransition, kForbidden},
+      {RS::rejected, OK::post_message, to(RS::rejected), to(RS::rejected), kForbidden},
+      {RS::rejected, OK::accept_return, kBadTransition, kForbidden, kForbidden},
+      {RS::rejected, OK::reject_return, kBadTransition, kForbidden, kForbidden},
+      {RS::rejected, OK::reopen_return, to(RS::pending), kForbidden, kForbidden},
+      {RS::rejected, OK::set_policy, kPolicySet, kForbidden, kForbidden},
 
-      {RS::withdrawn, OK::save_draft,      kForbidden,      kBadTransition,      kForbidden},
-      {RS::withdrawn, OK::discard_draft,   kForbidden,      kBadTransition,      kForbidden},
-      {RS::withdrawn, OK::submit_return,   kForbidden,      kBadTransition,      kForbidden},
-      {RS::withdrawn, OK::withdraw_return, kForbidden,      kBadTransition,      kForbidden},
-      {RS::withdrawn, OK::post_message,    kBadTransition,  kBadTransition,      kForbidden},
-      {RS::withdrawn, OK::accept_return,   kBadTransition,  kForbidden,          kForbidden},
-      {RS::withdrawn, OK::reject_return,   kBadTransition,  kForbidden,          kForbidden},
-      {RS::withdrawn, OK::reopen_return,   kBadTransition,  kForbidden,          kForbidden},
-      {RS::withdrawn, OK::set_policy,      kPolicySet,      kForbidden,          kForbidden},
+      {RS::withdrawn, OK::save_draft, kForbidden, kBadTransition, kForbidden},
+      {RS::withdrawn, OK::discard_draft, kForbidden, kBadTransition, kForbidden},
+      {RS::withdrawn, OK::submit_return, kForbidden, kBadTransition, kForbidden},
+      {RS::withdrawn, OK::withdraw_return, kForbidden, kBadTransition, kForbidden},
+      {RS::withdrawn, OK::post_message, kBadTransition, kBadTransition, kForbidden},
+      {RS::withdrawn, OK::accept_return, kBadTransition, kForbidden, kForbidden},
+      {RS::withdrawn, OK::reject_return, kBadTransition, kForbidden, kForbidden},
+      {RS::withdrawn, OK::reopen_return, kBadTransition, kForbidden, kForbidden},
+      {RS::withdrawn, OK::set_policy, kPolicySet, kForbidden, kForbidden},
   };
   return rows;
 }
 
 OpArgs matrix_args(OpKind op) {
   switch (op) {
-    case OK::save_draft: return save_args("R1", kLeadKeep);
-    case OK::discard_draft: return DiscardDraftArgs{"R1"};
-    case OK::submit_return: return submit_args("R1", kLeadKeep);
-    case OK::withdraw_return: return WithdrawReturnArgs{"R1"};
-    case OK::post_message: return PostMessageArgs{"R1", "M1", "Any update on this one?"};
-    case OK::accept_return: return accept_args("R1");
-    case OK::reject_return: return RejectReturnArgs{"R1", "The contact answered our QA call."};
-    case OK::reopen_return: return ReopenReturnArgs{"R1", "Second look."};
-    case OK::set_policy: return SetPolicyArgs{kPrepaid, default_policy()};
+    case OK::save_draft:
+      return save_args("R1", kLeadKeep);
+    case OK::discard_draft:
+      return DiscardDraftArgs{"R1"};
+    case OK::submit_return:
+      return submit_args("R1", kLeadKeep);
+    case OK::withdraw_return:
+      return WithdrawReturnArgs{"R1"};
+    case OK::post_message:
+      return PostMessageArgs{"R1", "M1", "Any update on this one?"};
+    case OK::accept_return:
+      return accept_args("R1");
+    case OK::reject_return:
+      return RejectReturnArgs{"R1", "The contact answered our QA call."};
+    case OK::reopen_return:
+      return ReopenReturnArgs{"R1", "Second look."};
+    case OK::set_policy:
+      return SetPolicyArgs{kPrepaid, default_policy()};
   }
   return DiscardDraftArgs{"R1"};
 }
@@ -229,9 +256,12 @@ struct MatrixCase {
   Who who;
   const Outcome& expected() const {
     switch (who) {
-      case Who::operator_: return row.by_operator;
-      case Who::owner: return row.by_owner;
-      case Who::other_buyer: return row.by_other;
+      case Who::operator_:
+        return row.by_operator;
+      case Who::owner:
+        return row.by_owner;
+      case Who::other_buyer:
+        return row.by_other;
     }
     return row.by_operator;
   }
@@ -376,29 +406,29 @@ TEST(LifecycleRefusalOrder, Table) {
       {"buyer_op_role_before_return_not_found", none, owner, accept_args("nope"), kManualNow,
        ErrorCode::FORBIDDEN},
       // 1 (role) before 4 (lead).
-      {"role_before_lead_not_found", none, op_actor(), submit_args("R9", "L-missing"),
-       kManualNow, ErrorCode::FORBIDDEN},
+      {"role_before_lead_not_found", none, op_actor(), submit_args("R9", "L-missing"), kManualNow,
+       ErrorCode::FORBIDDEN},
       {"buyer_set_policy_role_before_buyer_not_found", none, owner,
        SetPolicyArgs{"B-missing", default_policy()}, kManualNow, ErrorCode::FORBIDDEN},
       // 2 (ownership) before 3 (state) and 5 (content).
       {"ownership_before_state", r1(RS::accepted), other, WithdrawReturnArgs{"R1"}, kManualNow,
        ErrorCode::FORBIDDEN},
-      {"ownership_before_empty_message", r1(RS::pending), other,
-       PostMessageArgs{"R1", "M1", ""}, kManualNow, ErrorCode::FORBIDDEN},
+      {"ownership_before_empty_message", r1(RS::pending), other, PostMessageArgs{"R1", "M1", ""},
+       kManualNow, ErrorCode::FORBIDDEN},
       // 2 (duplicate id) before 3 (state) and 4 (lead).
-      {"duplicate_id_save_draft_before_state", r1(RS::pending), owner,
-       save_args("R1", kLeadSpare), kManualNow, ErrorCode::DUPLICATE_ID},
+      {"duplicate_id_save_draft_before_state", r1(RS::pending), owner, save_args("R1", kLeadSpare),
+       kManualNow, ErrorCode::DUPLICATE_ID},
       {"duplicate_id_submit_from_draft", r1(RS::draft), owner, submit_args("R1", kLeadSpare),
        kManualNow, ErrorCode::DUPLICATE_ID},
-      {"duplicate_id_before_lead_not_found", r1(RS::draft), owner,
-       submit_args("R1", "L-missing"), kManualNow, ErrorCode::DUPLICATE_ID},
+      {"duplicate_id_before_lead_not_found", r1(RS::draft), owner, submit_args("R1", "L-missing"),
+       kManualNow, ErrorCode::DUPLICATE_ID},
       // 3 (state) before 5 (content).
       {"state_before_empty_message", r1(RS::draft), owner, PostMessageArgs{"R1", "M1", ""},
        kManualNow, ErrorCode::BAD_TRANSITION},
       {"state_before_reject_note", r1(RS::accepted), op_actor(), RejectReturnArgs{"R1", ""},
        kManualNow, ErrorCode::BAD_TRANSITION},
-      {"state_before_credit_range", r1(RS::rejected), op_actor(), accept_args("R1", 0),
-       kManualNow, ErrorCode::BAD_TRANSITION},
+      {"state_before_credit_range", r1(RS::rejected), op_actor(), accept_args("R1", 0), kManualNow,
+       ErrorCode::BAD_TRANSITION},
       // 4 (lead) before 5 (content) and 7 (policy).
       {"lead_not_found_before_reason", none, owner, submit_args("R9", "L-missing", std::nullopt),
        kManualNow, ErrorCode::LEAD_NOT_FOUND},
@@ -436,8 +466,8 @@ TEST(LifecycleRefusalOrder, Table) {
          put_return(st, "R1", kLeadKeep, RS::discussion);
        },
        owner, submit_args("R2", kLeadKeep), kT0 + kHour, ErrorCode::RETURN_OPEN},
-      {"accept_already_returned", accepted_and_pending, op_actor(), accept_args("R2"),
-       kManualNow, ErrorCode::ALREADY_RETURNED},
+      {"accept_already_returned", accepted_and_pending, op_actor(), accept_args("R2"), kManualNow,
+       ErrorCode::ALREADY_RETURNED},
   };
   for (const OrderRow& row : rows) {
     SCOPED_TRACE(std::string("row ") + row.name);
@@ -500,8 +530,8 @@ TEST(LifecycleSubmit, FromDraft) {
   EXPECT_EQ(st.find_return("R1")->state, RS::draft);
 
   // Saving again updates the draft.
-  ASSERT_TRUE(Allowed(apply_commit(st, owner, save_args("R1", kLeadKeep, Reason::tcpa_risk),
-                                   kT0 + 2 * kHour)));
+  ASSERT_TRUE(Allowed(
+      apply_commit(st, owner, save_args("R1", kLeadKeep, Reason::tcpa_risk), kT0 + 2 * kHour)));
   ASSERT_TRUE(st.find_return("R1")->reason.has_value());
   EXPECT_EQ(*st.find_return("R1")->reason, Reason::tcpa_risk);
   EXPECT_EQ(st.find_return("R1")->state, RS::draft);
@@ -528,8 +558,7 @@ TEST(LifecycleSubmit, ContentTable) {
       {"other_empty_note", Reason::other, "", ErrorCode::NOTE_REQUIRED},
       {"other_9_chars", Reason::other, repeat("a", 9), ErrorCode::NOTE_REQUIRED},
       {"other_10_chars", Reason::other, repeat("a", 10), std::nullopt},
-      {"other_9_code_points_18_bytes", Reason::other, repeat(kEAcute, 9),
-       ErrorCode::NOTE_REQUIRED},
+      {"other_9_code_points_18_bytes", Reason::other, repeat(kEAcute, 9), ErrorCode::NOTE_REQUIRED},
       {"other_10_code_points", Reason::other, repeat(kEAcute, 10), std::nullopt},
       {"other_2000_chars", Reason::other, repeat("a", 2000), std::nullopt},
       {"other_2001_chars", Reason::other, repeat("a", 2001), ErrorCode::TEXT_TOO_LONG},
@@ -549,9 +578,8 @@ TEST(LifecycleSubmit, ContentTable) {
   for (const ContentRow& row : rows) {
     SCOPED_TRACE(std::string("row ") + row.name);
     MemoryState st = make_world();
-    const Result<Effects> r = apply_op(buyer_actor(kPrepaid),
-                                       submit_args("R9", kLeadKeep, row.reason, row.note), st,
-                                       kManualNow);
+    const Result<Effects> r = apply_op(
+        buyer_actor(kPrepaid), submit_args("R9", kLeadKeep, row.reason, row.note), st, kManualNow);
     if (row.expected) {
       EXPECT_TRUE(Refused(r, *row.expected));
     } else {
@@ -565,26 +593,25 @@ TEST(LifecycleSubmit, ContentTable) {
 
 TEST(LifecycleSubmit, LeadChecks) {
   MemoryState st = make_world();
-  EXPECT_TRUE(Refused(apply_op(buyer_actor(kPrepaid), submit_args("R9", "L-missing"), st,
-                               kManualNow),
-                      ErrorCode::LEAD_NOT_FOUND));
-  EXPECT_TRUE(Refused(apply_op(buyer_actor(kPrepaid), submit_args("R9", kLeadOther), st,
-                               kManualNow),
-                      ErrorCode::NOT_YOUR_LEAD));
-  EXPECT_TRUE(Refused(apply_op(buyer_actor(kOtherBuyer), submit_args("R9", kLeadNet), st,
-                               kManualNow),
-                      ErrorCode::NOT_YOUR_LEAD));
+  EXPECT_TRUE(
+      Refused(apply_op(buyer_actor(kPrepaid), submit_args("R9", "L-missing"), st, kManualNow),
+              ErrorCode::LEAD_NOT_FOUND));
+  EXPECT_TRUE(
+      Refused(apply_op(buyer_actor(kPrepaid), submit_args("R9", kLeadOther), st, kManualNow),
+              ErrorCode::NOT_YOUR_LEAD));
+  EXPECT_TRUE(
+      Refused(apply_op(buyer_actor(kOtherBuyer), submit_args("R9", kLeadNet), st, kManualNow),
+              ErrorCode::NOT_YOUR_LEAD));
 }
 
 TEST(LifecycleSubmit, DuplicateId) {
   MemoryState st = make_world();
   put_return(st, "R1", kLeadKeep, RS::pending);
   // Same id, different lead: DUPLICATE_ID, for submit and for save_draft.
-  EXPECT_TRUE(Refused(apply_op(buyer_actor(kPrepaid), submit_args("R1", kLeadSpare), st,
-                               kManualNow),
-                      ErrorCode::DUPLICATE_ID));
-  EXPECT_TRUE(Refused(apply_op(buyer_actor(kPrepaid), save_args("R1", kLeadSpare), st,
-                               kManualNow),
+  EXPECT_TRUE(
+      Refused(apply_op(buyer_actor(kPrepaid), submit_args("R1", kLeadSpare), st, kManualNow),
+              ErrorCode::DUPLICATE_ID));
+  EXPECT_TRUE(Refused(apply_op(buyer_actor(kPrepaid), save_args("R1", kLeadSpare), st, kManualNow),
                       ErrorCode::DUPLICATE_ID));
 }
 
@@ -629,7 +656,7 @@ struct ClockRow {
   std::optional<Policy> policy;  // nullopt: the default policy
   Millis now;
   std::optional<ErrorCode> refusal;
-  RS state;              // when allowed
+  RS state;                // when allowed
   std::string decided_by;  // when auto-accepted
 };
 
@@ -652,12 +679,11 @@ TEST(LifecycleSubmit, WindowCoolOffAndAutoAcceptAtExactMilliseconds) {
       {"default_24h_exactly", std::nullopt, kT0 + 24 * kHour, std::nullopt, RS::pending, ""},
       {"default_168h_minus_1ms", std::nullopt, kT0 + 168 * kHour - 1, std::nullopt, RS::pending,
        ""},
-      {"default_168h_exactly", std::nullopt, kT0 + 168 * kHour, ErrorCode::WINDOW_CLOSED,
-       RS::draft, ""},
-      {"default_long_after", std::nullopt, kT0 + 5000 * kHour, ErrorCode::WINDOW_CLOSED,
-       RS::draft, ""},
-      {"cool_off_2h_minus_1ms", cool_off, kT0 + 2 * kHour - 1, ErrorCode::TOO_EARLY, RS::draft,
+      {"default_168h_exactly", std::nullopt, kT0 + 168 * kHour, ErrorCode::WINDOW_CLOSED, RS::draft,
        ""},
+      {"default_long_after", std::nullopt, kT0 + 5000 * kHour, ErrorCode::WINDOW_CLOSED, RS::draft,
+       ""},
+      {"cool_off_2h_minus_1ms", cool_off, kT0 + 2 * kHour - 1, ErrorCode::TOO_EARLY, RS::draft, ""},
       {"cool_off_2h_exactly", cool_off, kT0 + 2 * kHour, std::nullopt, RS::accepted,
        "auto:within_24h"},
       {"window_48h_minus_1ms", short_window, kT0 + 48 * kHour - 1, std::nullopt, RS::pending, ""},
@@ -739,8 +765,8 @@ TEST(LifecycleSubmit, AutoAcceptMovesMoney) {
     const std::string billing_kind = row.prepaid ? "wallet_credit" : "invoice_adjustment";
     ASSERT_EQ(r->ledger.size(), row.charged_back ? 3u : 2u);
     const LedgerEntry* rev = find_kind(r->ledger, EntryKind::revenue_reversal);
-    const LedgerEntry* bill = find_kind(r->ledger, row.prepaid ? EntryKind::wallet_credit
-                                                               : EntryKind::invoice_adjustment);
+    const LedgerEntry* bill = find_kind(
+        r->ledger, row.prepaid ? EntryKind::wallet_credit : EntryKind::invoice_adjustment);
     const LedgerEntry* cb = find_kind(r->ledger, EntryKind::supplier_chargeback);
     ASSERT_NE(rev, nullptr);
     ASSERT_NE(bill, nullptr);
@@ -791,8 +817,8 @@ TEST(LifecycleSubmit, RoutingAlertOnSupportedOutOfServiceArea) {
     SCOPED_TRACE(std::string("row ") + row.name);
     MemoryState st = make_world();
     const Result<Effects> r =
-        apply_op(buyer_actor(kPrepaid),
-                 submit_args("R9", row.lead, Reason::out_of_service_area), st, row.now);
+        apply_op(buyer_actor(kPrepaid), submit_args("R9", row.lead, Reason::out_of_service_area),
+                 st, row.now);
     ASSERT_TRUE(Allowed(r));
     EXPECT_EQ(r->ret->state, row.state);
     ASSERT_TRUE(r->evidence.has_value());
@@ -828,8 +854,8 @@ TEST(LifecycleKeepRefusedDraft, ExistingDraftKeptWithWindowClosed) {
   ASSERT_TRUE(Refused(r, ErrorCode::WINDOW_CLOSED));
   EXPECT_EQ(st.find_return("R1")->state, RS::draft) << "a refusal changes nothing";
 
-  const std::optional<Effects> kept = keep_refused_draft(buyer_actor(kPrepaid), args, r.error(),
-                                                         st, late);
+  const std::optional<Effects> kept =
+      keep_refused_draft(buyer_actor(kPrepaid), args, r.error(), st, late);
   ASSERT_TRUE(kept.has_value());
   ASSERT_TRUE(kept->ret.has_value());
   EXPECT_EQ(kept->ret->id, "R1");
@@ -894,8 +920,8 @@ TEST(LifecycleKeepRefusedDraft, BrandNewSubmitCreatesTheDraft) {
 
 TEST(LifecycleKeepRefusedDraft, NothingToKeep) {
   MemoryState st = make_world();
-  put_return(st, "R1", kLeadKeep, RS::pending);     // no longer a draft
-  put_return(st, "R2", kLeadOther, RS::draft);      // another buyer's draft
+  put_return(st, "R1", kLeadKeep, RS::pending);  // no longer a draft
+  put_return(st, "R2", kLeadOther, RS::draft);   // another buyer's draft
   const Millis late = kT0 + 200 * kHour;
   {
     SCOPED_TRACE("no longer a draft");
@@ -937,7 +963,8 @@ TEST(LifecycleAccept, CreditRange) {
     SCOPED_TRACE(std::string("row ") + row.name);
     MemoryState st = make_world();
     put_return(st, "R1", kLeadKeep, RS::pending);
-    const Result<Effects> r = apply_commit(st, op_actor(), accept_args("R1", row.credit), kManualNow);
+    const Result<Effects> r =
+        apply_commit(st, op_actor(), accept_args("R1", row.credit), kManualNow);
     if (!row.granted) {
       // Outside 1…price, negative included (docs/domain.md refusal step 5).
       EXPECT_TRUE(Refused(r, ErrorCode::CREDIT_OUT_OF_RANGE));
@@ -973,29 +1000,29 @@ struct MoneyRow {
 };
 
 TEST(LifecycleAccept, MoneyTable) {
-  // L-keep / L-pass: price 10000, cost 4000, prepaid buyer; L-net: price 8000, cost 3000, net terms,
-  // pass-through supplier.
+  // L-keep / L-pass: price 10000, cost 4000, prepaid buyer; L-net: price 8000, cost 3000, net
+  // terms, pass-through supplier.
   const std::vector<MoneyRow> rows = {
-      {"prepaid_keep_default", kLeadKeep, std::nullopt, std::nullopt, kPrepaid, kKeepSupplier,
-       true, 10'000, false, 0},
-      {"prepaid_pass_default", kLeadPass, std::nullopt, std::nullopt, kPrepaid, kPassSupplier,
-       true, 10'000, true, 4'000},
+      {"prepaid_keep_default", kLeadKeep, std::nullopt, std::nullopt, kPrepaid, kKeepSupplier, true,
+       10'000, false, 0},
+      {"prepaid_pass_default", kLeadPass, std::nullopt, std::nullopt, kPrepaid, kPassSupplier, true,
+       10'000, true, 4'000},
       {"prepaid_keep_override_true", kLeadKeep, std::nullopt, true, kPrepaid, kKeepSupplier, true,
        10'000, true, 4'000},
-      {"prepaid_pass_override_false", kLeadPass, std::nullopt, false, kPrepaid, kPassSupplier,
-       true, 10'000, false, 0},
-      {"prepaid_pass_partial_rounds_down", kLeadPass, 3'333, std::nullopt, kPrepaid,
-       kPassSupplier, true, 3'333, true, 1'333},
-      {"prepaid_keep_override_true_partial", kLeadKeep, 7'777, true, kPrepaid, kKeepSupplier,
-       true, 7'777, true, 3'110},  // 3110.8
+      {"prepaid_pass_override_false", kLeadPass, std::nullopt, false, kPrepaid, kPassSupplier, true,
+       10'000, false, 0},
+      {"prepaid_pass_partial_rounds_down", kLeadPass, 3'333, std::nullopt, kPrepaid, kPassSupplier,
+       true, 3'333, true, 1'333},
+      {"prepaid_keep_override_true_partial", kLeadKeep, 7'777, true, kPrepaid, kKeepSupplier, true,
+       7'777, true, 3'110},  // 3110.8
       {"prepaid_pass_partial_override_false", kLeadPass, 5'000, false, kPrepaid, kPassSupplier,
        true, 5'000, false, 0},
       {"net_terms_pass_default", kLeadNet, std::nullopt, std::nullopt, kNetTerms, kPassSupplier,
        false, 8'000, true, 3'000},
       {"net_terms_partial_rounds_down", kLeadNet, 1'234, std::nullopt, kNetTerms, kPassSupplier,
        false, 1'234, true, 462},  // 462.75
-      {"net_terms_override_false", kLeadNet, 4'000, false, kNetTerms, kPassSupplier, false,
-       4'000, false, 0},
+      {"net_terms_override_false", kLeadNet, 4'000, false, kNetTerms, kPassSupplier, false, 4'000,
+       false, 0},
   };
   const Millis now = kT0 + 300 * kHour;  // after the window: it limits buyers, not the operator
   for (const MoneyRow& row : rows) {
@@ -1022,8 +1049,8 @@ TEST(LifecycleAccept, MoneyTable) {
 
     ASSERT_EQ(r->ledger.size(), row.charged_back ? 3u : 2u);
     EXPECT_EQ(count_kind(r->ledger, EntryKind::revenue_reversal), 1);
-    EXPECT_EQ(count_kind(r->ledger, row.prepaid ? EntryKind::wallet_credit
-                                                : EntryKind::invoice_adjustment),
+    EXPECT_EQ(count_kind(r->ledger,
+                         row.prepaid ? EntryKind::wallet_credit : EntryKind::invoice_adjustment),
               1);
     const LedgerEntry* rev = find_kind(r->ledger, EntryKind::revenue_reversal);
     const LedgerEntry* wal = find_kind(r->ledger, EntryKind::wallet_credit);
@@ -1150,8 +1177,8 @@ TEST(LifecycleReject, NoteRequired) {
     EXPECT_EQ(r->ret->decision->credit_cents, 0);
     EXPECT_TRUE(r->ledger.empty()) << "a rejection moves no money";
     if (r->lead) {
-    EXPECT_EQ(r->lead->status, LeadStatus::accepted);
-  }
+      EXPECT_EQ(r->lead->status, LeadStatus::accepted);
+    }
     EXPECT_EQ(st.find_lead(kLeadPass)->status, LeadStatus::accepted);
     EXPECT_TRUE(st.ledger().empty());
   }
@@ -1162,9 +1189,9 @@ TEST(LifecycleWithdraw, OwnerOnlyFromOpenStates) {
     SCOPED_TRACE("from " + state_name(from));
     MemoryState st = make_world();
     put_return(st, "R1", kLeadKeep, from);
-    EXPECT_TRUE(Refused(apply_op(buyer_actor(kOtherBuyer), WithdrawReturnArgs{"R1"}, st,
-                                 kManualNow),
-                        ErrorCode::FORBIDDEN));
+    EXPECT_TRUE(
+        Refused(apply_op(buyer_actor(kOtherBuyer), WithdrawReturnArgs{"R1"}, st, kManualNow),
+                ErrorCode::FORBIDDEN));
     EXPECT_TRUE(Refused(apply_op(op_actor(), WithdrawReturnArgs{"R1"}, st, kManualNow),
                         ErrorCode::FORBIDDEN));
     const Result<Effects> r =
@@ -1175,8 +1202,8 @@ TEST(LifecycleWithdraw, OwnerOnlyFromOpenStates) {
     EXPECT_EQ(st.find_return("R1")->state, RS::withdrawn);
     EXPECT_EQ(st.find_lead(kLeadKeep)->status, LeadStatus::accepted);
     // Withdrawing frees the lead for a new return inside the window.
-    EXPECT_TRUE(Allowed(apply_op(buyer_actor(kPrepaid), submit_args("R2", kLeadKeep), st,
-                                 kManualNow + kHour)));
+    EXPECT_TRUE(Allowed(
+        apply_op(buyer_actor(kPrepaid), submit_args("R2", kLeadKeep), st, kManualNow + kHour)));
   }
 }
 
@@ -1190,8 +1217,8 @@ TEST(LifecyclePostMessage, Table) {
     RS to;  // when allowed
   };
   const std::vector<Row> rows = {
-      {"operator_on_pending_opens_discussion", RS::pending, Who::operator_, "Can you share the call log?",
-       std::nullopt, RS::discussion},
+      {"operator_on_pending_opens_discussion", RS::pending, Who::operator_,
+       "Can you share the call log?", std::nullopt, RS::discussion},
       {"operator_on_discussion", RS::discussion, Who::operator_, "Thanks.", std::nullopt,
        RS::discussion},
       {"operator_on_accepted", RS::accepted, Who::operator_, "Credited.", std::nullopt,
@@ -1399,8 +1426,8 @@ TEST(LifecycleReopen, RefusedWhenAnotherReturnOpenedOrAcceptedSince) {
   // The normal path: R1 rejected, R2 submitted (pending) through apply_op, then reopen R1.
   MemoryState st = make_world();
   put_return(st, "R1", kLeadKeep, RS::rejected);
-  ASSERT_TRUE(Allowed(apply_commit(st, buyer_actor(kPrepaid), submit_args("R2", kLeadKeep),
-                                   kManualNow)));
+  ASSERT_TRUE(
+      Allowed(apply_commit(st, buyer_actor(kPrepaid), submit_args("R2", kLeadKeep), kManualNow)));
   EXPECT_TRUE(Refused(apply_op(op_actor(), ReopenReturnArgs{"R1", ""}, st, kManualNow + 1),
                       ErrorCode::RETURN_OPEN));
 }
@@ -1413,9 +1440,9 @@ TEST(LifecycleSetPolicy, OperatorSetsAndSubmitUsesIt) {
   MemoryState st = make_world();
   Policy manual = default_policy();
   manual.mode = PolicyMode::manual;
-  EXPECT_TRUE(Refused(apply_op(buyer_actor(kPrepaid), SetPolicyArgs{kPrepaid, manual}, st,
-                               kManualNow),
-                      ErrorCode::FORBIDDEN));
+  EXPECT_TRUE(
+      Refused(apply_op(buyer_actor(kPrepaid), SetPolicyArgs{kPrepaid, manual}, st, kManualNow),
+              ErrorCode::FORBIDDEN));
   const Result<Effects> r =
       apply_commit(st, op_actor(), SetPolicyArgs{kPrepaid, manual}, kManualNow);
   ASSERT_TRUE(Allowed(r));
@@ -1453,17 +1480,17 @@ TEST(LifecycleSetPolicy, RefusalsTable) {
        ErrorCode::INVALID_POLICY},
       {"negative_min_age", kPrepaid, with([](Policy& p) { p.min_age_hours = -1; }),
        ErrorCode::INVALID_POLICY},
-      {"duplicate_rule_ids", kPrepaid,
-       with([](Policy& p) { p.rules.push_back(p.rules.front()); }), ErrorCode::INVALID_POLICY},
+      {"duplicate_rule_ids", kPrepaid, with([](Policy& p) { p.rules.push_back(p.rules.front()); }),
+       ErrorCode::INVALID_POLICY},
       {"cap_rate_over_one", kPrepaid, with([](Policy& p) { p.cap_rate = 10'001; }),
        ErrorCode::INVALID_POLICY},
   };
   for (const Row& row : rows) {
     SCOPED_TRACE(std::string("row ") + row.name);
     MemoryState st = make_world();
-    EXPECT_TRUE(Refused(apply_commit(st, op_actor(), SetPolicyArgs{row.buyer, row.policy},
-                                     kManualNow),
-                        row.expected));
+    EXPECT_TRUE(
+        Refused(apply_commit(st, op_actor(), SetPolicyArgs{row.buyer, row.policy}, kManualNow),
+                row.expected));
     EXPECT_EQ(st.find_buyer(kPrepaid)->policy, default_policy()) << "nothing changed";
   }
 }

@@ -3,6 +3,8 @@
 // to the millisecond, the duration wording of its sentences, and the what-if replay.
 //
 // Expectations come from docs/domain.md and the header contracts, not from the implementation.
+#include "core/policy.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,8 +13,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "core/policy.h"
 
 namespace returns {
 namespace {
@@ -77,10 +77,26 @@ Policy one_rule(PolicyRule r, int window = 168) {
   return policy_with(PolicyMode::rules, window, 0, {std::move(r)});
 }
 
-PolicyRule rule_age(int h) { auto r = rule("r"); r.max_age_hours = h; return r; }
-PolicyRule rule_price(Money c) { auto r = rule("r"); r.max_price_cents = c; return r; }
-PolicyRule rule_rate(BasisPoints bp) { auto r = rule("r"); r.max_return_rate = bp; return r; }
-PolicyRule rule_per_day(int n) { auto r = rule("r"); r.max_auto_per_day = n; return r; }
+PolicyRule rule_age(int h) {
+  auto r = rule("r");
+  r.max_age_hours = h;
+  return r;
+}
+PolicyRule rule_price(Money c) {
+  auto r = rule("r");
+  r.max_price_cents = c;
+  return r;
+}
+PolicyRule rule_rate(BasisPoints bp) {
+  auto r = rule("r");
+  r.max_return_rate = bp;
+  return r;
+}
+PolicyRule rule_per_day(int n) {
+  auto r = rule("r");
+  r.max_auto_per_day = n;
+  return r;
+}
 
 std::vector<ValidateRow> validate_rows() {
   std::vector<ValidateRow> rows = {
@@ -91,7 +107,8 @@ std::vector<ValidateRow> validate_rows() {
       {"window_8760", policy_with(PolicyMode::rules, 8760, 0), {}},
       {"window_8761", policy_with(PolicyMode::rules, 8761, 0), {"window_hours"}},
       {"window_8761_manual_mode", policy_with(PolicyMode::manual, 8761, 0), {"window_hours"}},
-      {"window_8761_always_accept", policy_with(PolicyMode::always_accept, 8761, 0),
+      {"window_8761_always_accept",
+       policy_with(PolicyMode::always_accept, 8761, 0),
        {"window_hours"}},
       {"min_age_0", policy_with(PolicyMode::rules, 168, 0), {}},
       {"min_age_window_minus_1", policy_with(PolicyMode::rules, 168, 167), {}},
@@ -289,8 +306,8 @@ struct EvalRow {
   Policy policy;
   PolicyInput input;
   Verdict decision;
-  std::string rule;                   // expected evaluation.rule
-  std::optional<ErrorCode> refusal;   // expected refusal
+  std::string rule;                  // expected evaluation.rule
+  std::optional<ErrorCode> refusal;  // expected refusal
 };
 
 std::ostream& operator<<(std::ostream& os, const EvalRow& r) { return os << r.name; }
@@ -375,8 +392,7 @@ std::vector<EvalRow> eval_rows() {
       {"window_1h_minus_1ms", window1, input_at(kH - 1), AUTO, "always_accept", {}},
       {"window_1h_exact", window1, input_at(kH), REFUSED, "", E::WINDOW_CLOSED},
       {"window_before_manual_mode", manual, input_at(168 * kH), REFUSED, "", E::WINDOW_CLOSED},
-      {"window_before_always_accept", always, input_at(168 * kH), REFUSED, "",
-       E::WINDOW_CLOSED},
+      {"window_before_always_accept", always, input_at(168 * kH), REFUSED, "", E::WINDOW_CLOSED},
       {"window_before_rules", anyrule, input_at(168 * kH), REFUSED, "", E::WINDOW_CLOSED},
       // 2. Cool-off: age < min_age refused; negative age refused.
       {"cool_off_minus_1ms", cool, input_at(2 * kH - 1), REFUSED, "", E::TOO_EARLY},
@@ -387,10 +403,13 @@ std::vector<EvalRow> eval_rows() {
       {"zero_age_no_cool_off", anyrule, input_at(0), AUTO, "any", {}},
       // 3. Manual mode.
       {"manual_mode", manual, input_at(kH), MANUAL, "", {}},
-      {"manual_mode_cap_not_hit", manual_capped, with_counts(input_at(kH), {1, 100}), MANUAL, "",
+      {"manual_mode_cap_not_hit",
+       manual_capped,
+       with_counts(input_at(kH), {1, 100}),
+       MANUAL,
+       "",
        {}},
-      {"manual_mode_cap_hit", manual_capped, with_counts(input_at(kH), {50, 100}), MANUAL, "",
-       {}},
+      {"manual_mode_cap_hit", manual_capped, with_counts(input_at(kH), {50, 100}), MANUAL, "", {}},
       // 4. Cap: rate >= cap goes to manual review whatever the mode or rules say.
       {"cap_below", capped, with_counts(input_at(kH), {24, 100}), AUTO, "any", {}},
       {"cap_just_below", capped, with_counts(input_at(kH), {2499, 10'000}), AUTO, "any", {}},
@@ -398,19 +417,29 @@ std::vector<EvalRow> eval_rows() {
       {"cap_above", capped, with_counts(input_at(kH), {60, 100}), MANUAL, "", {}},
       {"cap_nothing_sold", capped, with_counts(input_at(kH), {0, 0}), AUTO, "any", {}},
       {"cap_zero_nothing_sold", capped0, with_counts(input_at(kH), {0, 0}), MANUAL, "", {}},
-      {"cap_exact_one_third_vs_3333", cap3333, with_counts(input_at(kH), {1, 3}), MANUAL, "",
+      {"cap_exact_one_third_vs_3333", cap3333, with_counts(input_at(kH), {1, 3}), MANUAL, "", {}},
+      {"cap_exact_one_third_vs_3334", cap3334, with_counts(input_at(kH), {1, 3}), AUTO, "any", {}},
+      {"cap_overrides_always_accept",
+       always_capped,
+       with_counts(input_at(kH), {25, 100}),
+       MANUAL,
+       "",
        {}},
-      {"cap_exact_one_third_vs_3334", cap3334, with_counts(input_at(kH), {1, 3}), AUTO, "any",
+      {"cap_below_always_accept",
+       always_capped,
+       with_counts(input_at(kH), {24, 100}),
+       AUTO,
+       "always_accept",
        {}},
-      {"cap_overrides_always_accept", always_capped, with_counts(input_at(kH), {25, 100}),
-       MANUAL, "", {}},
-      {"cap_below_always_accept", always_capped, with_counts(input_at(kH), {24, 100}), AUTO,
-       "always_accept", {}},
-      {"cap_does_not_override_window", always_capped,
-       with_counts(input_at(168 * kH), {90, 100}), REFUSED, "", E::WINDOW_CLOSED},
+      {"cap_does_not_override_window", always_capped, with_counts(input_at(168 * kH), {90, 100}),
+       REFUSED, "", E::WINDOW_CLOSED},
       // 5. always_accept.
-      {"always_accept", always, input_at(100 * kH, Reason::other, 999'999), AUTO,
-       "always_accept", {}},
+      {"always_accept",
+       always,
+       input_at(100 * kH, Reason::other, 999'999),
+       AUTO,
+       "always_accept",
+       {}},
       // 6. Rule limits at their boundaries.
       {"max_age_23h59m59s999", r24, input_at(24 * kH - 1), AUTO, "r24", {}},
       {"max_age_24h00m00s000", r24, input_at(24 * kH), MANUAL, "", {}},
@@ -420,24 +449,43 @@ std::vector<EvalRow> eval_rows() {
       {"max_price_zero_price", price, with_price(input_at(kH), 0), AUTO, "cheap", {}},
       {"max_rate_at_limit", rate, with_counts(input_at(kH), {15, 100}), MANUAL, "", {}},
       {"max_rate_below", rate, with_counts(input_at(kH), {14, 100}), AUTO, "healthy", {}},
-      {"max_rate_just_below", rate, with_counts(input_at(kH), {149'999, 1'000'000}), AUTO,
-       "healthy", {}},
+      {"max_rate_just_below",
+       rate,
+       with_counts(input_at(kH), {149'999, 1'000'000}),
+       AUTO,
+       "healthy",
+       {}},
       {"max_rate_nothing_sold", rate, with_counts(input_at(kH), {0, 0}), AUTO, "healthy", {}},
       {"max_rate_zero_limit_never", rate0, with_counts(input_at(kH), {0, 0}), MANUAL, "", {}},
-      {"max_rate_one_third_vs_3334", rate3334, with_counts(input_at(kH), {1, 3}), AUTO, "third",
+      {"max_rate_one_third_vs_3334",
+       rate3334,
+       with_counts(input_at(kH), {1, 3}),
+       AUTO,
+       "third",
        {}},
-      {"max_rate_one_third_vs_3333", rate3333, with_counts(input_at(kH), {1, 3}), MANUAL, "",
-       {}},
+      {"max_rate_one_third_vs_3333", rate3333, with_counts(input_at(kH), {1, 3}), MANUAL, "", {}},
       {"per_day_below", perday, with_today(input_at(kH), {{"daily", 2}}), AUTO, "daily", {}},
       {"per_day_at_limit", perday, with_today(input_at(kH), {{"daily", 3}}), MANUAL, "", {}},
       {"per_day_none_yet", perday, input_at(kH), AUTO, "daily", {}},
-      {"per_day_other_rule_counts_ignored", perday,
-       with_today(input_at(kH), {{"other", 50}, {"daily", 0}}), AUTO, "daily", {}},
+      {"per_day_other_rule_counts_ignored",
+       perday,
+       with_today(input_at(kH), {{"other", 50}, {"daily", 0}}),
+       AUTO,
+       "daily",
+       {}},
       {"per_day_zero_limit_never", perday0, input_at(kH), MANUAL, "", {}},
-      {"reasons_listed_first", reasons, input_at(kH, Reason::bad_contact), AUTO,
-       "contact_or_dup", {}},
-      {"reasons_listed_second", reasons, input_at(kH, Reason::duplicate), AUTO,
-       "contact_or_dup", {}},
+      {"reasons_listed_first",
+       reasons,
+       input_at(kH, Reason::bad_contact),
+       AUTO,
+       "contact_or_dup",
+       {}},
+      {"reasons_listed_second",
+       reasons,
+       input_at(kH, Reason::duplicate),
+       AUTO,
+       "contact_or_dup",
+       {}},
       {"reasons_not_listed", reasons, input_at(kH, Reason::tcpa_risk), MANUAL, "", {}},
       {"reasons_empty_means_any", anyrule, input_at(kH, Reason::other), AUTO, "any", {}},
       {"all_limits_must_hold", combined, with_price(input_at(5 * kH), 6000), MANUAL, "", {}},
@@ -700,8 +748,8 @@ TEST(FormatDuration, Table) {
 }
 
 TEST(FormatDuration, NeverEmpty) {
-  for (Millis ms : {Millis{0}, Millis{1}, kMin, kH, kMillisPerDay, 400 * kMillisPerDay,
-                    kMaxMillis}) {
+  for (Millis ms :
+       {Millis{0}, Millis{1}, kMin, kH, kMillisPerDay, 400 * kMillisPerDay, kMaxMillis}) {
     EXPECT_FALSE(format_duration(ms).empty()) << ms;
   }
 }
@@ -755,8 +803,8 @@ TEST(WhatIf, PerDayLimitCountsTheNewPolicysOwnAutoAccepts) {
   Policy p = rules_policy({named(rule_per_day(2), "daily")});
   const Millis d = kDay0 + 20 * kMillisPerDay;  // UTC midnight
   std::vector<HistoricalReturn> h = {
-      past("d", d - kH, d + kMillisPerDay, 4000, MANUAL),              // next day 00:00:00.000
-      past("c", d - kH, d + kMillisPerDay - 1, 3000, AUTO),            // 23:59:59.999
+      past("d", d - kH, d + kMillisPerDay, 4000, MANUAL),    // next day 00:00:00.000
+      past("c", d - kH, d + kMillisPerDay - 1, 3000, AUTO),  // 23:59:59.999
       past("a", d - kH, d + 9 * kH, 1000, MANUAL),
       past("b", d - kH, d + 10 * kH, 2000, AUTO),
   };
@@ -789,9 +837,9 @@ TEST(WhatIf, PerDayIsCountedPerRule) {
   r2.max_price_cents = 1000;
   Policy p = rules_policy({r1, r2});
   const Millis d = kDay0 + 30 * kMillisPerDay;
-  auto rep = what_if(p, {past("x", d, d + 1 * kH, 500, MANUAL),
-                         past("y", d, d + 2 * kH, 500, MANUAL),
-                         past("z", d, d + 3 * kH, 2000, MANUAL)});
+  auto rep =
+      what_if(p, {past("x", d, d + 1 * kH, 500, MANUAL), past("y", d, d + 2 * kH, 500, MANUAL),
+                  past("z", d, d + 3 * kH, 2000, MANUAL)});
   ASSERT_EQ(rep.items.size(), 3u);
   EXPECT_EQ(item(rep, "x")->rule, "r1");
   EXPECT_EQ(item(rep, "y")->rule, "r2");
@@ -806,11 +854,11 @@ TEST(WhatIf, RefusalsAndRatesUseEachReturnsOwnFacts) {
   auto healthy = named(rule_rate(1000), "healthy");
   Policy p = policy_with(PolicyMode::rules, 48, 0, {healthy});
   const Millis d = kDay0 + 40 * kMillisPerDay;
-  auto late = past("late", d, d + 48 * kH, 700, AUTO);       // at the window: refused
+  auto late = past("late", d, d + 48 * kH, 700, AUTO);  // at the window: refused
   auto low = past("low", d, d + 1 * kH, 800, MANUAL);
-  low.trailing_30d = {5, 100};                                // 5 % < 10 %: auto
+  low.trailing_30d = {5, 100};  // 5 % < 10 %: auto
   auto high = past("high", d, d + 2 * kH, 900, AUTO);
-  high.trailing_30d = {10, 100};                              // 10 %, not below: manual
+  high.trailing_30d = {10, 100};  // 10 %, not below: manual
   auto rep = what_if(p, {late, low, high});
   ASSERT_EQ(rep.items.size(), 3u);
   EXPECT_EQ(item(rep, "late")->after, REFUSED);
@@ -829,9 +877,9 @@ TEST(WhatIf, RefusalsAndRatesUseEachReturnsOwnFacts) {
 TEST(WhatIf, UnchangedPolicyChangesNothing) {
   Policy p = default_policy();
   const Millis d = kDay0 + 50 * kMillisPerDay;
-  auto rep = what_if(p, {past("a", d, d + 5 * kH, 100, AUTO),
-                         past("b", d, d + 30 * kH, 100, MANUAL),
-                         past("c", d, d + 200 * kH, 100, REFUSED)});
+  auto rep =
+      what_if(p, {past("a", d, d + 5 * kH, 100, AUTO), past("b", d, d + 30 * kH, 100, MANUAL),
+                  past("c", d, d + 200 * kH, 100, REFUSED)});
   EXPECT_EQ(rep.summary.changed, 0);
   EXPECT_EQ(rep.summary.auto_accept, 1);
   EXPECT_EQ(rep.summary.manual_review, 1);

@@ -4,12 +4,12 @@
 // Shared by tests/core/lifecycle_test.cc and tests/core/ledger_test.cc only.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
-
-#include <gtest/gtest.h>
 
 #include "core/ledger.h"
 #include "core/lifecycle.h"
@@ -33,8 +33,8 @@ inline const std::string kOtherBuyer = "B-oth";
 inline const std::string kPassSupplier = "S-pass";  // pass_through_returns = true
 inline const std::string kKeepSupplier = "S-keep";  // pass_through_returns = false
 // Leads of kPrepaid (price 10000, cost 4000, delivered kT0, in CA).
-inline const std::string kLeadKeep = "L-keep";  // supplier S-keep
-inline const std::string kLeadPass = "L-pass";  // supplier S-pass
+inline const std::string kLeadKeep = "L-keep";    // supplier S-keep
+inline const std::string kLeadPass = "L-pass";    // supplier S-pass
 inline const std::string kLeadSpare = "L-spare";  // supplier S-keep
 inline const std::string kLeadOutside = "L-nv";   // in NV: outside kPrepaid's coverage
 // Lead of kNetTerms (price 8000, cost 3000, supplier S-pass).
@@ -107,10 +107,9 @@ inline MemoryState make_world() {
   st.put(make_lead(kLeadPass, kPrepaid, kPassSupplier, "C-pre", "CA", kPrice, kCost, "h-pass"));
   st.put(make_lead(kLeadSpare, kPrepaid, kKeepSupplier, "C-pre", "CA", kPrice, kCost, "h-spare"));
   st.put(make_lead(kLeadOutside, kPrepaid, kKeepSupplier, "C-pre", "NV", kPrice, kCost, "h-nv"));
-  st.put(make_lead(kLeadNet, kNetTerms, kPassSupplier, "C-net", "CA", kNetPrice, kNetCost,
-                   "h-net"));
-  st.put(make_lead(kLeadOther, kOtherBuyer, kKeepSupplier, "C-oth", "CA", 5'000, 2'000,
-                   "h-oth"));
+  st.put(
+      make_lead(kLeadNet, kNetTerms, kPassSupplier, "C-net", "CA", kNetPrice, kNetCost, "h-net"));
+  st.put(make_lead(kLeadOther, kOtherBuyer, kKeepSupplier, "C-oth", "CA", 5'000, 2'000, "h-oth"));
   return st;
 }
 

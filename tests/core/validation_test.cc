@@ -4,6 +4,8 @@
 // (evidence + evaluation + deadline), and the promise that validation and submit agree: a draft
 // that validates clean is not refused by submit_return on the same state and clock, and a draft
 // with errors is refused with the first error's code.
+#include "core/validation.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,7 +14,6 @@
 #include <vector>
 
 #include "core/memory_state.h"
-#include "core/validation.h"
 
 namespace returns {
 namespace {
@@ -27,7 +28,7 @@ std::string repeat(std::size_t n, const std::string& unit) {
   return out;
 }
 
-const std::string kE = "\xc3\xa9";        // é, two bytes
+const std::string kE = "\xc3\xa9";         // é, two bytes
 const std::string kEuro = "\xe2\x82\xac";  // €, three bytes
 const std::string kEmoji = "\xf0\x9f\x98\x80";
 
@@ -58,8 +59,9 @@ ReturnCase existing(std::string id, std::string lead_id, std::string buyer, Retu
   if (st != ReturnState::draft) r.submitted_at = kT0 + kH;
   r.updated_at = kT0 + kH;
   if (st == ReturnState::accepted || st == ReturnState::rejected) {
-    r.decision = Decision{"ops", kT0 + 2 * kH, "decided",
-                          st == ReturnState::accepted ? Money{5000} : Money{0}, false, 0};
+    r.decision = Decision{"ops",     kT0 + 2 * kH,
+                          "decided", st == ReturnState::accepted ? Money{5000} : Money{0},
+                          false,     0};
     if (st == ReturnState::accepted) r.accept_count = 1;
   }
   return r;
@@ -156,66 +158,182 @@ std::vector<DraftRow> draft_rows() {
   const auto b1 = kBuyer1;
   return {
       {"clean_bad_contact", b1, draft("fresh", Reason::bad_contact), kNow, {}, "", {}},
-      {"clean_with_note", b1, draft("fresh", Reason::duplicate, "Same as last week"), kNow, {},
-       "", {}},
-      {"unknown_lead", b1, draft("nope", Reason::bad_contact), kNow, E::LEAD_NOT_FOUND,
-       "lead_id", {}},
-      {"other_buyers_lead", b1, draft("theirs", Reason::bad_contact), kNow, E::NOT_YOUR_LEAD,
-       "lead_id", {}},
+      {"clean_with_note",
+       b1,
+       draft("fresh", Reason::duplicate, "Same as last week"),
+       kNow,
+       {},
+       "",
+       {}},
+      {"unknown_lead",
+       b1,
+       draft("nope", Reason::bad_contact),
+       kNow,
+       E::LEAD_NOT_FOUND,
+       "lead_id",
+       {}},
+      {"other_buyers_lead",
+       b1,
+       draft("theirs", Reason::bad_contact),
+       kNow,
+       E::NOT_YOUR_LEAD,
+       "lead_id",
+       {}},
       {"no_reason", b1, draft("fresh", std::nullopt), kNow, E::REASON_REQUIRED, "reason", {}},
-      {"other_empty_note", b1, draft("fresh", Reason::other), kNow, E::NOTE_REQUIRED, "note",
+      {"other_empty_note", b1, draft("fresh", Reason::other), kNow, E::NOTE_REQUIRED, "note", {}},
+      {"other_note_9",
+       b1,
+       draft("fresh", Reason::other, "123456789"),
+       kNow,
+       E::NOTE_REQUIRED,
+       "note",
        {}},
-      {"other_note_9", b1, draft("fresh", Reason::other, "123456789"), kNow, E::NOTE_REQUIRED,
-       "note", {}},
       {"other_note_10", b1, draft("fresh", Reason::other, "1234567890"), kNow, {}, "", {}},
-      {"other_note_9_two_byte", b1, draft("fresh", Reason::other, repeat(9, kE)), kNow,
-       E::NOTE_REQUIRED, "note", {}},
-      {"other_note_10_two_byte", b1, draft("fresh", Reason::other, repeat(10, kE)), kNow, {}, "",
+      {"other_note_9_two_byte",
+       b1,
+       draft("fresh", Reason::other, repeat(9, kE)),
+       kNow,
+       E::NOTE_REQUIRED,
+       "note",
        {}},
-      {"other_note_2000_three_byte", b1, draft("fresh", Reason::other, repeat(2000, kEuro)),
-       kNow, {}, "", {}},
-      {"other_note_2001", b1, draft("fresh", Reason::other, repeat(2001, "a")), kNow,
-       E::TEXT_TOO_LONG, "note", {}},
-      {"bad_contact_note_2001", b1, draft("fresh", Reason::bad_contact, repeat(2001, kE)), kNow,
-       E::TEXT_TOO_LONG, "note", {}},
-      {"bad_contact_note_2000", b1, draft("fresh", Reason::bad_contact, repeat(2000, "a")), kNow,
-       {}, "", {}},
-      {"note_invalid_utf8", b1, draft("fresh", Reason::bad_contact, "bad \xff byte"), kNow,
-       E::INVALID_TEXT, "note", {}},
-      {"note_control_char", b1, draft("fresh", Reason::bad_contact, "bell \x07"), kNow,
-       E::INVALID_TEXT, "note", {}},
-      {"already_returned", b1, draft("returned", Reason::bad_contact), kNow,
-       E::ALREADY_RETURNED, "", {}},
-      {"return_open_pending", b1, draft("open", Reason::bad_contact), kNow, E::RETURN_OPEN, "",
+      {"other_note_10_two_byte",
+       b1,
+       draft("fresh", Reason::other, repeat(10, kE)),
+       kNow,
+       {},
+       "",
        {}},
-      {"return_open_discussion", b1, draft("disc", Reason::bad_contact), kNow, E::RETURN_OPEN,
-       "", {}},
-      {"after_rejected_return", b1, draft("rejected_before", Reason::bad_contact), kNow, {}, "",
+      {"other_note_2000_three_byte",
+       b1,
+       draft("fresh", Reason::other, repeat(2000, kEuro)),
+       kNow,
+       {},
+       "",
        {}},
-      {"after_withdrawn_return", b1, draft("withdrawn_before", Reason::bad_contact), kNow, {},
-       "", {}},
-      {"window_closed", b1, draft("fresh", Reason::bad_contact), kT0 + 168 * kH,
-       E::WINDOW_CLOSED, "", {}},
-      {"window_last_ms", b1, draft("fresh", Reason::bad_contact), kT0 + 168 * kH - 1, {}, "",
+      {"other_note_2001",
+       b1,
+       draft("fresh", Reason::other, repeat(2001, "a")),
+       kNow,
+       E::TEXT_TOO_LONG,
+       "note",
        {}},
-      {"too_early", kBuyer3, draft("cool", Reason::bad_contact), kT0 + kH, E::TOO_EARLY, "",
+      {"bad_contact_note_2001",
+       b1,
+       draft("fresh", Reason::bad_contact, repeat(2001, kE)),
+       kNow,
+       E::TEXT_TOO_LONG,
+       "note",
        {}},
-      {"too_early_last_ms", kBuyer3, draft("cool", Reason::bad_contact), kT0 + 2 * kH - 1,
-       E::TOO_EARLY, "", {}},
+      {"bad_contact_note_2000",
+       b1,
+       draft("fresh", Reason::bad_contact, repeat(2000, "a")),
+       kNow,
+       {},
+       "",
+       {}},
+      {"note_invalid_utf8",
+       b1,
+       draft("fresh", Reason::bad_contact, "bad \xff byte"),
+       kNow,
+       E::INVALID_TEXT,
+       "note",
+       {}},
+      {"note_control_char",
+       b1,
+       draft("fresh", Reason::bad_contact, "bell \x07"),
+       kNow,
+       E::INVALID_TEXT,
+       "note",
+       {}},
+      {"already_returned",
+       b1,
+       draft("returned", Reason::bad_contact),
+       kNow,
+       E::ALREADY_RETURNED,
+       "",
+       {}},
+      {"return_open_pending", b1, draft("open", Reason::bad_contact), kNow, E::RETURN_OPEN, "", {}},
+      {"return_open_discussion",
+       b1,
+       draft("disc", Reason::bad_contact),
+       kNow,
+       E::RETURN_OPEN,
+       "",
+       {}},
+      {"after_rejected_return",
+       b1,
+       draft("rejected_before", Reason::bad_contact),
+       kNow,
+       {},
+       "",
+       {}},
+      {"after_withdrawn_return",
+       b1,
+       draft("withdrawn_before", Reason::bad_contact),
+       kNow,
+       {},
+       "",
+       {}},
+      {"window_closed",
+       b1,
+       draft("fresh", Reason::bad_contact),
+       kT0 + 168 * kH,
+       E::WINDOW_CLOSED,
+       "",
+       {}},
+      {"window_last_ms", b1, draft("fresh", Reason::bad_contact), kT0 + 168 * kH - 1, {}, "", {}},
+      {"too_early", kBuyer3, draft("cool", Reason::bad_contact), kT0 + kH, E::TOO_EARLY, "", {}},
+      {"too_early_last_ms",
+       kBuyer3,
+       draft("cool", Reason::bad_contact),
+       kT0 + 2 * kH - 1,
+       E::TOO_EARLY,
+       "",
+       {}},
       {"cool_off_over", kBuyer3, draft("cool", Reason::bad_contact), kT0 + 2 * kH, {}, "", {}},
-      {"delivered_in_future", b1, draft("fresh", Reason::bad_contact), kT0 - 1, E::TOO_EARLY,
-       "", {}},
-      {"existing_own_draft", b1, draft("fresh", Reason::other, "Now with a note", "d-saved"),
-       kNow, {}, "", {}},
+      {"delivered_in_future",
+       b1,
+       draft("fresh", Reason::bad_contact),
+       kT0 - 1,
+       E::TOO_EARLY,
+       "",
+       {}},
+      {"existing_own_draft",
+       b1,
+       draft("fresh", Reason::other, "Now with a note", "d-saved"),
+       kNow,
+       {},
+       "",
+       {}},
       // Several problems: every one is reported, the first in the documented check order.
-      {"no_reason_and_window_closed", b1, draft("fresh", std::nullopt), kT0 + 200 * kH,
-       E::REASON_REQUIRED, "reason", {E::WINDOW_CLOSED}},
-      {"short_note_and_return_open", b1, draft("open", Reason::other, "short"), kNow,
-       E::NOTE_REQUIRED, "note", {E::RETURN_OPEN}},
-      {"returned_and_window_closed", b1, draft("returned", Reason::bad_contact), kT0 + 200 * kH,
-       E::ALREADY_RETURNED, "", {E::WINDOW_CLOSED}},
-      {"operator_cannot_draft", Actor::operator_("ops"), draft("fresh", Reason::bad_contact),
-       kNow, E::FORBIDDEN, "", {}},
+      {"no_reason_and_window_closed",
+       b1,
+       draft("fresh", std::nullopt),
+       kT0 + 200 * kH,
+       E::REASON_REQUIRED,
+       "reason",
+       {E::WINDOW_CLOSED}},
+      {"short_note_and_return_open",
+       b1,
+       draft("open", Reason::other, "short"),
+       kNow,
+       E::NOTE_REQUIRED,
+       "note",
+       {E::RETURN_OPEN}},
+      {"returned_and_window_closed",
+       b1,
+       draft("returned", Reason::bad_contact),
+       kT0 + 200 * kH,
+       E::ALREADY_RETURNED,
+       "",
+       {E::WINDOW_CLOSED}},
+      {"operator_cannot_draft",
+       Actor::operator_("ops"),
+       draft("fresh", Reason::bad_contact),
+       kNow,
+       E::FORBIDDEN,
+       "",
+       {}},
   };
 }
 
@@ -237,8 +355,8 @@ TEST(ValidationDraft, ErrorsTable) {
       EXPECT_EQ(v.errors.front().field, row.field) << row.name << ": " << codes_of(v);
     }
     for (ErrorCode c : row.also)
-      EXPECT_TRUE(has_error(v, c)) << row.name << ": missing " << to_string(c) << " in "
-                                   << codes_of(v);
+      EXPECT_TRUE(has_error(v, c))
+          << row.name << ": missing " << to_string(c) << " in " << codes_of(v);
     for (const auto& e : v.errors) EXPECT_FALSE(e.message.empty()) << row.name;
   }
 }
@@ -325,8 +443,8 @@ TEST(ValidationDraft, ManualReviewWarning) {
 TEST(ValidationDraft, WarningCodesAreTheDocumentedOnes) {
   const MemoryState state = world();
   // A draft that should collect all three warnings at once.
-  Validation v = validate_draft(kBuyer1, draft("fresh", Reason::tcpa_risk), state,
-                                kT0 + 168 * kH - kH);
+  Validation v =
+      validate_draft(kBuyer1, draft("fresh", Reason::tcpa_risk), state, kT0 + 168 * kH - kH);
   EXPECT_TRUE(v.ok) << codes_of(v);
   EXPECT_TRUE(has_warning(v, "evidence_contradicts"));
   EXPECT_TRUE(has_warning(v, "window_closing"));
@@ -578,10 +696,10 @@ TEST(ValidationPromise, ReturnIdCollisions) {
 TEST(ValidationPromise, AcrossTheClock) {
   // Every lead and reason, at ages around each boundary of both policies.
   const MemoryState state = world();
-  const char* leads[] = {"fresh", "solar", "flagged", "returned", "open", "rejected_before",
-                         "theirs", "cool", "nope"};
-  const Millis ages[] = {-1, 0, 2 * kH - 1, 2 * kH, 24 * kH - 1, 24 * kH, 144 * kH,
-                         168 * kH - 1, 168 * kH};
+  const char* leads[] = {"fresh",           "solar",  "flagged", "returned", "open",
+                         "rejected_before", "theirs", "cool",    "nope"};
+  const Millis ages[] = {-1,      0,        2 * kH - 1,   2 * kH,  24 * kH - 1,
+                         24 * kH, 144 * kH, 168 * kH - 1, 168 * kH};
   int n = 0;
   for (const Actor& actor : {kBuyer1, kBuyer3}) {
     for (const char* l : leads) {
@@ -590,8 +708,7 @@ TEST(ValidationPromise, AcrossTheClock) {
           std::string note = reason == Reason::other ? "Explained in ten+ chars" : "";
           std::string name = actor.buyer_id + "/" + l + "/" + std::string(to_string(reason)) +
                              "/age=" + std::to_string(age);
-          expect_validation_matches_submit(name, actor, draft(l, reason, note), state,
-                                           kT0 + age);
+          expect_validation_matches_submit(name, actor, draft(l, reason, note), state, kT0 + age);
           ++n;
         }
       }
@@ -608,9 +725,9 @@ TEST(ValidationPromise, SecondSubmitOfTheSameLeadAgrees) {
     DraftInput first = draft("fresh", Reason::bad_contact, "", "first");
     Validation v = validate_draft(kBuyer1, first, state, now);
     ASSERT_TRUE(v.ok) << codes_of(v);
-    auto r = apply_op(kBuyer1, OpArgs{SubmitReturnArgs{"first", "fresh", Reason::bad_contact, "",
-                                                       now}},
-                      state, now);
+    auto r =
+        apply_op(kBuyer1, OpArgs{SubmitReturnArgs{"first", "fresh", Reason::bad_contact, "", now}},
+                 state, now);
     ASSERT_TRUE(r.ok()) << to_string(r.error().code);
     state.commit(r.value());
     const bool auto_accepted = r->ret && r->ret->state == ReturnState::accepted;
@@ -620,8 +737,8 @@ TEST(ValidationPromise, SecondSubmitOfTheSameLeadAgrees) {
     EXPECT_EQ(v2.errors.front().code,
               auto_accepted ? ErrorCode::ALREADY_RETURNED : ErrorCode::RETURN_OPEN)
         << codes_of(v2);
-    expect_validation_matches_submit(auto_accepted ? "after_auto_accept" : "after_pending",
-                                     kBuyer1, second, state, now + 1);
+    expect_validation_matches_submit(auto_accepted ? "after_auto_accept" : "after_pending", kBuyer1,
+                                     second, state, now + 1);
   }
 }
 

@@ -3,9 +3,9 @@
 // ("Refusals") and docs/errors.md say, refused ones without any effect. Meanwhile every frame any
 // buyer session receives is recorded and scanned: buyer B never sees A's data, and no buyer ever
 // sees a supplier, a cost or a charge-back.
-#include <set>
-
 #include <gtest/gtest.h>
+
+#include <set>
 
 #include "harness.h"
 #include "server/token.h"
@@ -17,11 +17,16 @@ enum class Who { op, a, b, bad, expired };
 
 std::string who_name(Who w) {
   switch (w) {
-    case Who::op: return "operator";
-    case Who::a: return "buyer A";
-    case Who::b: return "buyer B";
-    case Who::bad: return "bad token";
-    case Who::expired: return "expired token";
+    case Who::op:
+      return "operator";
+    case Who::a:
+      return "buyer A";
+    case Who::b:
+      return "buyer B";
+    case Who::bad:
+      return "bad token";
+    case Who::expired:
+      return "expired token";
   }
   return "";
 }
@@ -31,13 +36,12 @@ class AuthMatrixTest : public ::testing::Test {
   void SetUp() override {
     server_ = std::make_unique<Server>(Server::Options{.world = standard_world()});
     Json leads = Json::array();
-    for (const char* id : {"L-alpha-sd", "L-alpha-dd", "L-alpha-sub", "L-alpha-wd", "L-alpha-acc",
-                           "L-alpha-rej"}) {
+    for (const char* id :
+         {"L-alpha-sd", "L-alpha-dd", "L-alpha-sub", "L-alpha-wd", "L-alpha-acc", "L-alpha-rej"}) {
       leads.push_back(lead_json(id, kBuyerA, "S-pass", 2000, 900));
     }
     leads.push_back(lead_json("L-bravo-own", kBuyerB, "S-keep", 1500, 600));
-    const HttpReply r =
-        http_post(server_->port(), "/v1/leads", leads, server_->operator_token());
+    const HttpReply r = http_post(server_->port(), "/v1/leads", leads, server_->operator_token());
     ASSERT_EQ(r.status, 200) << r.body;
     ASSERT_EQ(r.json["inserted"], leads.size()) << r.body;
 
@@ -103,8 +107,12 @@ class AuthMatrixTest : public ::testing::Test {
       token = server::sign_token(forged, "not-the-server-secret-0123456789");
     }
     SyncClient c(server_->port(), token, "bad-" + op);
-    c.ws().send(Json{{"type", "hello"}, {"proto", 1}, {"token", token},
-                     {"client_id", "bad-" + op}, {"cursor", 0}, {"last_seq", 0}});
+    c.ws().send(Json{{"type", "hello"},
+                     {"proto", 1},
+                     {"token", token},
+                     {"client_id", "bad-" + op},
+                     {"cursor", 0},
+                     {"last_seq", 0}});
     c.push(1, op, args);
     EXPECT_TRUE(c.ws().wait_closed());
     const std::vector<Json>& frames = c.ws().frames();
@@ -117,9 +125,8 @@ class AuthMatrixTest : public ::testing::Test {
   // Every frame a buyer session received: no supplier data; B's never A's data and vice versa.
   static void scan_buyer_frames(const WsClient& ws, const std::string& other_buyer_marker) {
     for (const std::string& frame : ws.transcript()) {
-      for (const char* secret : {"supplier_chargeback", "supplier_id", "cost_cents",
-                                 "charged_back", "chargeback_cents", "S-pass", "S-keep",
-                                 "Supplyco"}) {
+      for (const char* secret : {"supplier_chargeback", "supplier_id", "cost_cents", "charged_back",
+                                 "chargeback_cents", "S-pass", "S-keep", "Supplyco"}) {
         EXPECT_EQ(frame.find(secret), std::string::npos) << secret << " in " << frame;
       }
       EXPECT_EQ(frame.find(other_buyer_marker), std::string::npos)
@@ -168,7 +175,9 @@ TEST_F(AuthMatrixTest, EveryOpByEveryPrincipalOnBuyerAsData) {
       {Who::bad, "save_draft", sd, "UNAUTHORIZED"},
       {Who::expired, "save_draft", sd, "TOKEN_EXPIRED"},
       {Who::op, "save_draft", {{"return_id", "R-op-sd"}, {"lead_id", "L-alpha-sd"}}, "FORBIDDEN"},
-      {Who::b, "save_draft", {{"return_id", "R-bravo-sd"}, {"lead_id", "L-alpha-sd"}},
+      {Who::b,
+       "save_draft",
+       {{"return_id", "R-bravo-sd"}, {"lead_id", "L-alpha-sd"}},
        "NOT_YOUR_LEAD"},
       {Who::a, "save_draft", sd, "applied"},
 
@@ -193,10 +202,12 @@ TEST_F(AuthMatrixTest, EveryOpByEveryPrincipalOnBuyerAsData) {
       {Who::bad, "post_message", msg_b, "UNAUTHORIZED"},
       {Who::expired, "post_message", msg_b, "TOKEN_EXPIRED"},
       {Who::b, "post_message", msg_b, "FORBIDDEN"},
-      {Who::op, "post_message",
+      {Who::op,
+       "post_message",
        {{"return_id", "R-alpha-sub"}, {"message_id", "M-alpha-op"}, {"body", "Checking."}},
        "applied"},
-      {Who::a, "post_message",
+      {Who::a,
+       "post_message",
        {{"return_id", "R-alpha-sub"}, {"message_id", "M-alpha-a"}, {"body", "Thanks."}},
        "applied"},
 
@@ -286,8 +297,8 @@ TEST_F(AuthMatrixTest, EveryKindOfBadTokenIsRefusedAtHello) {
   const std::string mac = good.substr(good.find('.') + 1);
   // The same signature on claims raised to operator.
   const std::string raised =
-      server::base64url_encode(
-          R"({"exp":99999999999999,"role":"operator","sub":"B-alpha"})") + "." + mac;
+      server::base64url_encode(R"({"exp":99999999999999,"role":"operator","sub":"B-alpha"})") +
+      "." + mac;
   const std::vector<std::pair<std::string, std::string>> tokens = {
       {"", "UNAUTHORIZED"},
       {"garbage", "UNAUTHORIZED"},
@@ -311,9 +322,9 @@ TEST_F(AuthMatrixTest, EveryKindOfBadTokenIsRefusedAtHello) {
 TEST_F(AuthMatrixTest, HttpEndpointsAreForOperatorsOnly) {
   const Json lead = Json::array({lead_json("L-alpha-http", kBuyerA, "S-keep", 1000, 100)});
   const std::string expired = server_->token(Role::operator_, "", "ops", -1);
-  const std::string forged = server::sign_token(
-      server::TokenClaims{Role::operator_, "", "mallory", now_ms() + 3'600'000},
-      "not-the-server-secret-0123456789");
+  const std::string forged =
+      server::sign_token(server::TokenClaims{Role::operator_, "", "mallory", now_ms() + 3'600'000},
+                         "not-the-server-secret-0123456789");
   struct Case {
     std::string token;
     int status;

@@ -9,16 +9,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
-
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/http.hpp>
 
 #include "server/token.h"
 
@@ -105,15 +104,21 @@ Json standard_world() {
       {"suppliers",
        Json::array({{{"id", "S-pass"}, {"name", "Supplyco Pass"}, {"pass_through_returns", true}},
                     {{"id", "S-keep"}, {"name", "Supplyco Keep"}}})},
-      {"buyers", Json::array({{{"id", kBuyerA}, {"name", "Alpha Solar"}, {"billing", "prepaid"},
-                               {"policy", manual}},
-                              {{"id", kBuyerB}, {"name", "Bravo Roofing"}, {"billing", "net_terms"},
-                               {"policy", manual}}})},
-      {"campaigns",
-       Json::array({{{"id", "C-alpha"}, {"buyer_id", kBuyerA}, {"vertical", "solar"},
-                     {"price_cents", 2000}},
-                    {{"id", "C-bravo"}, {"buyer_id", kBuyerB}, {"vertical", "roofing"},
-                     {"price_cents", 1500}}})}};
+      {"buyers",
+       Json::array(
+           {{{"id", kBuyerA}, {"name", "Alpha Solar"}, {"billing", "prepaid"}, {"policy", manual}},
+            {{"id", kBuyerB},
+             {"name", "Bravo Roofing"},
+             {"billing", "net_terms"},
+             {"policy", manual}}})},
+      {"campaigns", Json::array({{{"id", "C-alpha"},
+                                  {"buyer_id", kBuyerA},
+                                  {"vertical", "solar"},
+                                  {"price_cents", 2000}},
+                                 {{"id", "C-bravo"},
+                                  {"buyer_id", kBuyerB},
+                                  {"vertical", "roofing"},
+                                  {"price_cents", 1500}}})}};
 }
 
 Json lead_json(const std::string& id, const std::string& buyer_id, const std::string& supplier_id,
@@ -249,9 +254,9 @@ void Server::start() {
   seeded_ = true;
   const std::string port_file = dir_ + "/port";
   std::filesystem::remove(port_file);
-  std::vector<std::string> args = {"serve",         "--listen",      "127.0.0.1:0", "--db",
-                                   db_path(),       "--secret-file", secret_path(), "--port-file",
-                                   port_file};
+  std::vector<std::string> args = {"serve",       "--listen",    "127.0.0.1:0",
+                                   "--db",        db_path(),     "--secret-file",
+                                   secret_path(), "--port-file", port_file};
   args.insert(args.end(), options_.args.begin(), options_.args.end());
   pid_ = spawn(args, dir_ + "/server.log");
   const auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -264,8 +269,8 @@ void Server::start() {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      throw std::runtime_error("returnsd exited with " + std::to_string(exit_code(status)) +
-                               ":\n" + log());
+      throw std::runtime_error("returnsd exited with " + std::to_string(exit_code(status)) + ":\n" +
+                               log());
     }
     std::this_thread::sleep_for(5ms);
   }
@@ -359,9 +364,8 @@ bool WsClient::write(const std::string& data, bool binary) {
   auto copy = std::make_shared<std::string>(data);
   auto result = std::make_shared<std::optional<beast::error_code>>();
   ws_.binary(binary);
-  ws_.async_write(asio::buffer(*copy), [copy, result](beast::error_code ec, std::size_t) {
-    *result = ec;
-  });
+  ws_.async_write(asio::buffer(*copy),
+                  [copy, result](beast::error_code ec, std::size_t) { *result = ec; });
   if (!run_until([&] { return result->has_value(); }, kWait)) return false;
   return !**result;
 }
@@ -413,7 +417,9 @@ void WsClient::drop() {
 // --- Sync client ---------------------------------------------------------------------------------
 
 SyncClient::SyncClient(unsigned short port, std::string token, std::string client_id)
-    : ws_(std::make_unique<WsClient>(port)), token_(std::move(token)), client_id_(std::move(client_id)) {}
+    : ws_(std::make_unique<WsClient>(port)),
+      token_(std::move(token)),
+      client_id_(std::move(client_id)) {}
 
 std::vector<Json> SyncClient::hello(std::int64_t cursor, std::optional<std::int64_t> last_seq) {
   ws_->send(Json{{"type", "hello"},
@@ -427,9 +433,10 @@ std::vector<Json> SyncClient::hello(std::int64_t cursor, std::optional<std::int6
 }
 
 void SyncClient::push(std::int64_t seq, const std::string& name, const Json& args) {
-  ws_->send(Json{{"type", "push"},
-                 {"ops", Json::array({{{"seq", seq}, {"op", name}, {"args", args},
-                                       {"client_time", now_ms()}}})}});
+  ws_->send(Json{
+      {"type", "push"},
+      {"ops",
+       Json::array({{{"seq", seq}, {"op", name}, {"args", args}, {"client_time", now_ms()}}})}});
   seq_ = std::max(seq_, seq);
 }
 
@@ -452,8 +459,8 @@ Json SyncClient::wait_item(const std::string& entity, const std::string& id, Ms 
   for (const Json& f : ws_->frames()) {
     if (has_item(f, entity, id)) return f;
   }
-  std::vector<Json> got = ws_->collect_until(
-      [&](const Json& f) { return has_item(f, entity, id); }, timeout);
+  std::vector<Json> got =
+      ws_->collect_until([&](const Json& f) { return has_item(f, entity, id); }, timeout);
   return !got.empty() && has_item(got.back(), entity, id) ? got.back() : Json();
 }
 

@@ -15,6 +15,9 @@
 
 #include <sys/types.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -23,10 +26,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
 
 #include "core/codec.h"
 
@@ -58,9 +57,9 @@ Json lead_json(const std::string& id, const std::string& buyer_id, const std::st
 // --- HTTP ----------------------------------------------------------------------------------------
 
 struct HttpReply {
-  int status = 0;    // 0: no answer (connection failed or timed out)
+  int status = 0;  // 0: no answer (connection failed or timed out)
   std::string body;
-  Json json;         // the body parsed, or null
+  Json json;  // the body parsed, or null
 };
 
 HttpReply http_request(unsigned short port, const std::string& method, const std::string& target,
@@ -75,9 +74,9 @@ HttpReply http_post(unsigned short port, const std::string& target, const Json& 
 class Server {
  public:
   struct Options {
-    Json world = Json();                // seeded before the first start when not null
+    Json world = Json();                 // seeded before the first start when not null
     std::vector<std::string> args = {};  // extra `returnsd serve` flags
-    bool start = true;                  // start in the constructor
+    bool start = true;                   // start in the constructor
   };
 
   Server() : Server(Options{}) {}
@@ -134,7 +133,7 @@ class WsClient {
   WsClient& operator=(const WsClient&) = delete;
 
   void send(const Json& frame) { send_text(frame.dump()); }
-  bool send_text(const std::string& text);    // false when the write failed or timed out
+  bool send_text(const std::string& text);  // false when the write failed or timed out
   bool send_binary(const std::string& bytes);
 
   // The next frame (parsed; a frame that is not JSON comes back as a string), or nothing when

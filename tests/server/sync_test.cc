@@ -1,12 +1,11 @@
 // sync_test.cc — the sync protocol end to end against a real returnsd (SPEC §6, docs/protocol.md):
 // live fan-out, decisions and money as a buyer sees them, resume by cursor, exactly-once ops,
 // seq gaps, resets, the hello timeout and the graceful SIGTERM drain.
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <set>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "harness.h"
 
@@ -94,9 +93,7 @@ std::vector<Json> expect_catch_up(const std::vector<Json>& frames, std::int64_t 
 
 class SyncTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new Server(Server::Options{.world = standard_world()});
-  }
+  static void SetUpTestSuite() { server_ = new Server(Server::Options{.world = standard_world()}); }
   static void TearDownTestSuite() {
     EXPECT_EQ(server_->stop(), 0) << server_->log();
     delete server_;
@@ -307,8 +304,10 @@ TEST_F(SyncTest, TheSameOpTwiceHasOneEffectAndTheSameResult) {
   const std::vector<Json> frames = a.hello(0, 0);
   ASSERT_FALSE(frames.empty());
   EXPECT_EQ(frames.front()["last_seq"], 2);
-  a.push(2, "post_message", {{"return_id", "R-alpha-dup"}, {"message_id", "M-alpha-dup"},
-                             {"body", "It was a fax machine."}});
+  a.push(2, "post_message",
+         {{"return_id", "R-alpha-dup"},
+          {"message_id", "M-alpha-dup"},
+          {"body", "It was a fax machine."}});
   EXPECT_EQ(a.result(2), first_message);
   a.push(1, "submit_return", submit_args("R-alpha-dup", "L-alpha-dup"));
   EXPECT_EQ(a.result(1), first_submit);
@@ -336,16 +335,17 @@ TEST_F(SyncTest, ASeqGapIsAnErrorAndTheSessionGoesOn) {
   SyncClient a(port(), server().buyer_token(kBuyerA), "a-gap");
   ASSERT_EQ(type_of(a.hello().back()), "synced");
   expect_applied(a.op("save_draft", {{"return_id", "R-alpha-gap"}, {"lead_id", "L-alpha-gap"}}));
-  a.push(3, "save_draft", {{"return_id", "R-alpha-gap"}, {"lead_id", "L-alpha-gap"},
-                           {"reason", "duplicate"}});
+  a.push(3, "save_draft",
+         {{"return_id", "R-alpha-gap"}, {"lead_id", "L-alpha-gap"}, {"reason", "duplicate"}});
   const Json gap = a.result(3);
   EXPECT_TRUE(is_error(gap, "SEQ_GAP")) << gap.dump();
   EXPECT_EQ(gap["fatal"], false);
   EXPECT_FALSE(a.ws().closed());
   // Nothing was stored for seq 3: seq 2 is next, then 3 applies.
   a.set_seq(1);
-  expect_applied(a.op("save_draft", {{"return_id", "R-alpha-gap"}, {"lead_id", "L-alpha-gap"},
-                                     {"reason", "bad_contact"}}));
+  expect_applied(
+      a.op("save_draft",
+           {{"return_id", "R-alpha-gap"}, {"lead_id", "L-alpha-gap"}, {"reason", "bad_contact"}}));
   const Json third = a.op("discard_draft", {{"return_id", "R-alpha-gap"}});
   expect_applied(third);
   EXPECT_EQ(third["seq"], 3);
@@ -379,7 +379,7 @@ TEST_F(SyncTest, NoHelloWithinFiveSecondsIsFatal) {
   EXPECT_EQ(ws.close_code(), 1008);
 }
 
-// --- Each with a server of its own ----------------------------------------------------------------
+// --- Each with a server of its own ---------------------------------------------------------------
 
 TEST(SyncCompaction, ACursorOlderThanTheLogResets) {
   Server server(Server::Options{.world = standard_world()});
@@ -398,8 +398,7 @@ TEST(SyncCompaction, ACursorOlderThanTheLogResets) {
     sqlite3_busy_timeout(db, 5000);
     const std::string sql = "DELETE FROM events WHERE version <= " + std::to_string(dropped);
     char* err = nullptr;
-    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
-        << (err ? err : "");
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
     sqlite3_free(err);
     sqlite3_close(db);
   }
@@ -431,8 +430,8 @@ TEST(SyncDrain, OpsPushedJustBeforeSigtermAreAnsweredAndCommitted) {
   Json leads = Json::array();
   for (int c = 0; c < kClients; ++c) {
     for (int i = 0; i < kOps; ++i) {
-      leads.push_back(lead_json("L-alpha-d" + std::to_string(c) + "-" + std::to_string(i),
-                                kBuyerA, "S-keep", 1000, 100));
+      leads.push_back(lead_json("L-alpha-d" + std::to_string(c) + "-" + std::to_string(i), kBuyerA,
+                                "S-keep", 1000, 100));
     }
   }
   ingest(server, leads);
@@ -468,7 +467,8 @@ TEST(SyncDrain, OpsPushedJustBeforeSigtermAreAnsweredAndCommitted) {
     EXPECT_EQ(ws.close_code(), 1001);
     std::set<std::int64_t> applied;
     for (const Json& f : ws.frames()) {
-      if (type_of(f) == "result" && f["status"] == "applied") applied.insert(f["seq"].get<std::int64_t>());
+      if (type_of(f) == "result" && f["status"] == "applied")
+        applied.insert(f["seq"].get<std::int64_t>());
     }
     EXPECT_EQ(applied.size(), static_cast<std::size_t>(kOps)) << "client " << c;
   }
@@ -480,7 +480,8 @@ TEST(SyncDrain, OpsPushedJustBeforeSigtermAreAnsweredAndCommitted) {
   ASSERT_EQ(type_of(frames.back()), "synced");
   std::set<std::string> drafts;
   for (const Json& i : op.items()) {
-    if (i["entity"] == "return" && i["data"]["state"] == "draft") drafts.insert(i["id"].get<std::string>());
+    if (i["entity"] == "return" && i["data"]["state"] == "draft")
+      drafts.insert(i["id"].get<std::string>());
   }
   EXPECT_EQ(drafts.size(), static_cast<std::size_t>(kClients * kOps));
   for (int c = 0; c < kClients; ++c) {

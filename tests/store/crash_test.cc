@@ -11,6 +11,7 @@
 // RETURNS_CRASH_SEED=S: replays a schedule (the seed is printed with every failure).
 // RETURNS_CRASH_CHILD=PATH: the child program (default: the build's store_crash_child).
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -20,8 +21,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -30,8 +31,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "store/sqlite_db.h"
 #include "store/store.h"
@@ -592,8 +591,7 @@ std::size_t verify(const std::string& path, const History& h) {
       ADD_FAILURE() << "lead " << id << " has no event";
     } else {
       Result<Json> j = parse_json(ev->second->data);
-      EXPECT_TRUE(j.ok() && j->value("status", "") == l.status)
-          << "the last event of lead " << id;
+      EXPECT_TRUE(j.ok() && j->value("status", "") == l.status) << "the last event of lead " << id;
     }
   }
 
@@ -639,10 +637,10 @@ std::size_t verify(const std::string& path, const History& h) {
                          "SELECT day, buyer_id, supplier_id, campaign_id, leads, revenue_cents, "
                          "cost_cents, returned, credited_cents, chargeback_cents FROM agg_daily");
     while (st.step()) {
-      const std::string key = std::to_string(st.int64(0)) + "|" + st.text(1) + "|" +
-                              st.text(2) + "|" + st.text(3);
-      actual[key] = AggRow{st.int64(4), st.int64(5), st.int64(6),
-                           st.int64(7), st.int64(8), st.int64(9)};
+      const std::string key =
+          std::to_string(st.int64(0)) + "|" + st.text(1) + "|" + st.text(2) + "|" + st.text(3);
+      actual[key] =
+          AggRow{st.int64(4), st.int64(5), st.int64(6), st.int64(7), st.int64(8), st.int64(9)};
     }
     for (const auto& [key, a] : actual) {
       if (!expected.count(key)) {
@@ -657,8 +655,8 @@ std::size_t verify(const std::string& path, const History& h) {
                          "SELECT day, buyer_id, supplier_id, campaign_id, reason, returned, "
                          "credited_cents FROM agg_reason");
     while (st.step()) {
-      const std::string key = std::to_string(st.int64(0)) + "|" + st.text(1) + "|" +
-                              st.text(2) + "|" + st.text(3) + "|" + st.text(4);
+      const std::string key = std::to_string(st.int64(0)) + "|" + st.text(1) + "|" + st.text(2) +
+                              "|" + st.text(3) + "|" + st.text(4);
       actual[key] = {st.int64(5), st.int64(6)};
     }
     for (const auto& [key, a] : actual) {
@@ -700,12 +698,12 @@ void absorb(const RunLog& log, History& h) {
 }
 
 void kill_loop(const std::string& sync, int kills, std::uint64_t seed) {
-  SCOPED_TRACE("crash test seed " + std::to_string(seed) + " (RETURNS_CRASH_SEED=" +
-               std::to_string(seed) + " replays it), sync " + sync);
-  const std::string db = (std::filesystem::temp_directory_path() /
-                          ("returns_crash_" + std::to_string(::getpid()) + "_" + sync + "_" +
-                           std::to_string(seed) + ".db"))
-                             .string();
+  SCOPED_TRACE("crash test seed " + std::to_string(seed) +
+               " (RETURNS_CRASH_SEED=" + std::to_string(seed) + " replays it), sync " + sync);
+  const std::string db =
+      (std::filesystem::temp_directory_path() / ("returns_crash_" + std::to_string(::getpid()) +
+                                                 "_" + sync + "_" + std::to_string(seed) + ".db"))
+          .string();
   const std::string snapshot = db + ".check";
   auto remove_db = [](const std::string& path) {
     for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
@@ -766,10 +764,11 @@ void kill_loop(const std::string& sync, int kills, std::uint64_t seed) {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::printf("[ crash    ] sync=%s seed=%llu kills=%d (%d under load) acked=%zu stored=%zu "
-              "in %.1f s\n",
-              sync.c_str(), static_cast<unsigned long long>(seed), kills, killed_under_load,
-              h.acks.size(), stored, seconds);
+  std::printf(
+      "[ crash    ] sync=%s seed=%llu kills=%d (%d under load) acked=%zu stored=%zu "
+      "in %.1f s\n",
+      sync.c_str(), static_cast<unsigned long long>(seed), kills, killed_under_load, h.acks.size(),
+      stored, seconds);
   EXPECT_GT(h.acks.size(), 0u) << "the child never acknowledged anything";
   EXPECT_GE(stored, h.acks.size());
   EXPECT_GT(killed_under_load, 0) << "no kill hit the child under load";

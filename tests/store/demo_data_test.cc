@@ -2,6 +2,9 @@
 // the two intended spike alerts (and no spike on any earlier day), it has the believable shape
 // the screens rely on, and it is deterministic: the same seed writes the very same tables, a
 // different seed different ones.
+#include "store/demo_data.h"
+
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -9,9 +12,6 @@
 #include <filesystem>
 #include <set>
 
-#include <gtest/gtest.h>
-
-#include "store/demo_data.h"
 #include "store/reports.h"
 
 namespace returns::store {
@@ -30,12 +30,18 @@ void remove_db(const std::string& path) {
 // FNV-1a over every row of every table, in key order.
 std::uint64_t hash_tables(Database& db) {
   static const std::vector<std::pair<std::string, std::string>> kTables = {
-      {"buyers", "id"},         {"suppliers", "id"},
-      {"campaigns", "id"},      {"leads", "id"},
-      {"returns", "id"},        {"messages", "id"},
-      {"ledger", "id"},         {"events", "version"},
-      {"clients", "client_id"}, {"op_results", "client_id, seq"},
-      {"alerts", "id"},         {"agg_daily", "day, buyer_id, supplier_id, campaign_id"},
+      {"buyers", "id"},
+      {"suppliers", "id"},
+      {"campaigns", "id"},
+      {"leads", "id"},
+      {"returns", "id"},
+      {"messages", "id"},
+      {"ledger", "id"},
+      {"events", "version"},
+      {"clients", "client_id"},
+      {"op_results", "client_id, seq"},
+      {"alerts", "id"},
+      {"agg_daily", "day, buyer_id, supplier_id, campaign_id"},
       {"agg_reason", "day, buyer_id, supplier_id, campaign_id, reason"},
   };
   std::uint64_t h = 0xcbf29ce484222325ULL;
@@ -170,17 +176,20 @@ TEST_F(DemoData, HasTheShapeTheScreensNeed) {
   EXPECT_GT(submitted, s.leads * 5 / 100);
   EXPECT_LT(submitted, s.leads * 10 / 100);
   EXPECT_EQ(count(db, "SELECT COUNT(DISTINCT reason) FROM returns WHERE state = 'accepted'"), 6);
-  for (const char* state : {"draft", "pending", "discussion", "accepted", "rejected", "withdrawn"}) {
+  for (const char* state :
+       {"draft", "pending", "discussion", "accepted", "rejected", "withdrawn"}) {
     EXPECT_GT(s.returns_by_state.count(state) ? s.returns_by_state.at(state) : 0, 0) << state;
   }
   // Auto-accepts and operator decisions; partial credit and charge-back overrides; reopens.
   EXPECT_GT(count(db, "SELECT COUNT(*) FROM returns WHERE decided_by LIKE 'auto:%'"), 0);
-  EXPECT_GT(count(db, "SELECT COUNT(*) FROM returns WHERE state IN ('accepted', 'rejected') AND "
-                      "decided_by NOT LIKE 'auto:%'"),
+  EXPECT_GT(count(db,
+                  "SELECT COUNT(*) FROM returns WHERE state IN ('accepted', 'rejected') AND "
+                  "decided_by NOT LIKE 'auto:%'"),
             0);
-  EXPECT_GT(count(db, "SELECT COUNT(*) FROM ledger l JOIN leads d ON d.id = l.lead_id WHERE "
-                      "l.kind = 'revenue_reversal' AND -l.amount_cents < d.price_cents AND "
-                      "l.reverses IS NULL"),
+  EXPECT_GT(count(db,
+                  "SELECT COUNT(*) FROM ledger l JOIN leads d ON d.id = l.lead_id WHERE "
+                  "l.kind = 'revenue_reversal' AND -l.amount_cents < d.price_cents AND "
+                  "l.reverses IS NULL"),
             0);
   EXPECT_GT(count(db, "SELECT COUNT(*) FROM ledger WHERE reverses IS NOT NULL"), 0);
   EXPECT_GT(count(db, "SELECT COUNT(*) FROM ledger WHERE kind = 'wallet_credit'"), 0);
@@ -197,8 +206,9 @@ TEST_F(DemoData, HasTheShapeTheScreensNeed) {
   // The only refusals are the intended ones: submissions after the window, kept as drafts.
   ASSERT_EQ(s.refused.size(), 1u);
   EXPECT_GT(s.refused.at("WINDOW_CLOSED"), 0);
-  EXPECT_EQ(count(db, "SELECT COUNT(*) FROM returns WHERE state = 'draft' AND "
-                      "data LIKE '%\"refusal\":\"WINDOW_CLOSED\"%'"),
+  EXPECT_EQ(count(db,
+                  "SELECT COUNT(*) FROM returns WHERE state = 'draft' AND "
+                  "data LIKE '%\"refusal\":\"WINDOW_CLOSED\"%'"),
             s.refused.at("WINDOW_CLOSED"));
   EXPECT_EQ(s.ops, s.ops_applied + s.refused.at("WINDOW_CLOSED"));
 

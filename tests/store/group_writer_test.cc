@@ -2,6 +2,10 @@
 // transaction committed (seen from a second SQLite connection), concurrent submitters are
 // grouped into batches, stop() drains and answers everything it accepted, the queue limit
 // refuses, the on_commit hook sees increasing committed heads, and posted jobs run alone.
+#include "store/group_writer.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -15,10 +19,6 @@
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-#include <sqlite3.h>
-
-#include "store/group_writer.h"
 #include "store/store.h"
 
 namespace returns::store {
@@ -157,8 +157,8 @@ TEST_F(GroupWriterTest, CompletionRunsOnlyAfterCommit) {
       if (r.ok() && r->applied && r->seq == i) ++applied;
       // Another connection sees the op's result and its effect: the transaction committed.
       const std::string seq = std::to_string(i);
-      if (reader.scalar("SELECT COUNT(*) FROM op_results WHERE client_id = 'c1' AND seq = " +
-                        seq + " AND status = 'applied'") == 1 &&
+      if (reader.scalar("SELECT COUNT(*) FROM op_results WHERE client_id = 'c1' AND seq = " + seq +
+                        " AND status = 'applied'") == 1 &&
           reader.scalar("SELECT COUNT(*) FROM returns WHERE id = '" + draft_id("c1", i) + "'") ==
               1 &&
           reader.scalar("SELECT last_seq FROM clients WHERE client_id = 'c1'") >= i) {
@@ -238,7 +238,8 @@ TEST_F(GroupWriterTest, ConcurrentSubmittersAreBatched) {
   EXPECT_EQ(stats.batch_le.back(), stats.batches);  // every batch is at most max_batch
   EXPECT_LT(stats.batch_le.front(), stats.batches) << "every batch had one op";
   EXPECT_EQ(count_rows("op_results"), kThreads * kPerThread);
-  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(store_->last_seq("c" + std::to_string(t)), kPerThread);
+  for (int t = 0; t < kThreads; ++t)
+    EXPECT_EQ(store_->last_seq("c" + std::to_string(t)), kPerThread);
 }
 
 TEST_F(GroupWriterTest, StopDrainsEverythingItAccepted) {
@@ -436,13 +437,13 @@ TEST_F(GroupWriterTest, PostedJobsRunAlone) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int seq = 1; seq <= kPerThread; ++seq) {
-        EXPECT_TRUE(writer.submit(draft("j" + std::to_string(t), seq),
-                                  [&](const Result<OpResult>& r) {
-                                    note_thread();
-                                    if (in_job.load()) ++overlaps;
-                                    if (!r.ok() || !r->applied) ++job_writes_failed;
-                                    done.arrive();
-                                  }));
+        EXPECT_TRUE(
+            writer.submit(draft("j" + std::to_string(t), seq), [&](const Result<OpResult>& r) {
+              note_thread();
+              if (in_job.load()) ++overlaps;
+              if (!r.ok() || !r->applied) ++job_writes_failed;
+              done.arrive();
+            }));
       }
     });
   }

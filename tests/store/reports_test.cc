@@ -2,13 +2,13 @@
 // is computed by hand below: return rates (per buyer, supplier, campaign, reason, day), the
 // buyer × supplier matrix, P&L with partial credit, charge-back overrides, pass-through suppliers
 // and a reopen; rate bands at their exact boundaries; CSV rendering; spike rules and alerts.
+#include "store/reports.h"
+
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 
-#include <gtest/gtest.h>
-
-#include "store/reports.h"
 #include "store/store.h"
 
 namespace returns::store {
@@ -106,9 +106,12 @@ class Reports : public TempStore {
     std::vector<Lead> leads;
     for (int i = 1; i <= 25; ++i) {
       const std::string id = numbered("L", i);
-      if (i <= 10) leads.push_back(lead(id, "BP", "S1", "CP", 10000, 6000, kT0 + i));
-      else if (i <= 15) leads.push_back(lead(id, "BP", "S2", "CP", 10000, 6000, kT0 + i));
-      else leads.push_back(lead(id, "BN", "S1", "CN", 5000, 3000, kT1 + i));
+      if (i <= 10)
+        leads.push_back(lead(id, "BP", "S1", "CP", 10000, 6000, kT0 + i));
+      else if (i <= 15)
+        leads.push_back(lead(id, "BP", "S2", "CP", 10000, 6000, kT0 + i));
+      else
+        leads.push_back(lead(id, "BN", "S1", "CN", 5000, 3000, kT1 + i));
     }
     auto ing = store_->ingest_leads(leads, kT1 + 100);
     ASSERT_TRUE(ing.ok());
@@ -237,9 +240,8 @@ TEST_F(Reports, ReasonRatesAddUpToTheOverallRate) {
 TEST_F(Reports, MatrixIsTheDrillDown) {
   auto m = rate_matrix(store_->db(), both_);
   ASSERT_TRUE(m.ok());
-  EXPECT_EQ(m->columns,
-            (std::vector<std::string>{"buyer_id", "supplier_id", "accepted", "returned", "rate",
-                                      "band"}));
+  EXPECT_EQ(m->columns, (std::vector<std::string>{"buyer_id", "supplier_id", "accepted", "returned",
+                                                  "rate", "band"}));
   Json rows = to_json(*m);
   ASSERT_EQ(rows.size(), 3u);  // BN×S1, BP×S1, BP×S2 (ordered by buyer, supplier)
   EXPECT_EQ(rows[0]["buyer_id"], "BN");
@@ -261,8 +263,7 @@ void expect_pnl(const Json& row, std::int64_t leads, std::int64_t returned, Mone
   EXPECT_EQ(row.at("cost_cents"), cost) << row.dump();
   EXPECT_EQ(row.at("chargeback_cents"), chargeback) << row.dump();
   EXPECT_EQ(row.at("net_cost_cents"), cost - chargeback) << row.dump();
-  EXPECT_EQ(row.at("margin_cents"), (gross - returned_revenue) - (cost - chargeback))
-      << row.dump();
+  EXPECT_EQ(row.at("margin_cents"), (gross - returned_revenue) - (cost - chargeback)) << row.dump();
 }
 
 TEST_F(Reports, ProfitAndLossWithPartialCreditChargeBackAndReopen) {
@@ -313,7 +314,8 @@ TEST_F(Reports, CsvHasTheHeaderAndOneLinePerRow) {
   EXPECT_EQ(to_csv(*buyers),
             "key,accepted,returned,rate,band\r\n"
             "BN,10,2,0.2,alarm\r\n"
-            "BP,15,4," + Json(4.0 / 15.0).dump() + ",alarm\r\n");
+            "BP,15,4," +
+                Json(4.0 / 15.0).dump() + ",alarm\r\n");
 }
 
 TEST(ReportBands, BoundariesAreExact) {
@@ -377,14 +379,22 @@ PairCounts counts(std::initializer_list<std::tuple<const char*, const char*, int
 
 TEST(ReportSpikeRules, SupplierDropAcrossBuyers) {
   // SX triples across four buyers; the buyers also buy from SY, which is stable.
-  const PairCounts base = counts({{"B1", "SX", 300, 15}, {"B2", "SX", 300, 15},
-                                  {"B3", "SX", 300, 15}, {"B4", "SX", 300, 15},
-                                  {"B1", "SY", 300, 15}, {"B2", "SY", 300, 15},
-                                  {"B3", "SY", 300, 15}, {"B4", "SY", 300, 15}});
-  const PairCounts recent = counts({{"B1", "SX", 70, 12}, {"B2", "SX", 70, 11},
-                                    {"B3", "SX", 70, 12}, {"B4", "SX", 70, 10},
-                                    {"B1", "SY", 70, 4},  {"B2", "SY", 70, 3},
-                                    {"B3", "SY", 70, 4},  {"B4", "SY", 70, 3}});
+  const PairCounts base = counts({{"B1", "SX", 300, 15},
+                                  {"B2", "SX", 300, 15},
+                                  {"B3", "SX", 300, 15},
+                                  {"B4", "SX", 300, 15},
+                                  {"B1", "SY", 300, 15},
+                                  {"B2", "SY", 300, 15},
+                                  {"B3", "SY", 300, 15},
+                                  {"B4", "SY", 300, 15}});
+  const PairCounts recent = counts({{"B1", "SX", 70, 12},
+                                    {"B2", "SX", 70, 11},
+                                    {"B3", "SX", 70, 12},
+                                    {"B4", "SX", 70, 10},
+                                    {"B1", "SY", 70, 4},
+                                    {"B2", "SY", 70, 3},
+                                    {"B3", "SY", 70, 4},
+                                    {"B4", "SY", 70, 3}});
   const std::vector<Spike> s = spikes_from_counts(recent, base);
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].kind, "supplier_quality_drop");
@@ -413,10 +423,10 @@ TEST(ReportSpikeRules, SupplierDropAcrossBuyers) {
 TEST(ReportSpikeRules, OneCounterpartDoesNotMakeASpike) {
   // SX's rate doubles overall, but only because of B1 (whose intake changed); B2 and B3 cross
   // 1.5× by chance on small samples. Breadth alone would alert; rule 4 does not.
-  const PairCounts base = counts({{"B1", "SX", 600, 30}, {"B2", "SX", 300, 15},
-                                  {"B3", "SX", 300, 15}, {"B4", "SX", 300, 15}});
-  const PairCounts recent = counts({{"B1", "SX", 140, 42}, {"B2", "SX", 30, 3},
-                                    {"B3", "SX", 30, 3},   {"B4", "SX", 70, 3}});
+  const PairCounts base = counts(
+      {{"B1", "SX", 600, 30}, {"B2", "SX", 300, 15}, {"B3", "SX", 300, 15}, {"B4", "SX", 300, 15}});
+  const PairCounts recent = counts(
+      {{"B1", "SX", 140, 42}, {"B2", "SX", 30, 3}, {"B3", "SX", 30, 3}, {"B4", "SX", 70, 3}});
   SpikeConfig without_rule4;
   without_rule4.exclude_top_counterpart = false;
   const auto loose = spikes_from_counts(recent, base, without_rule4);
@@ -426,10 +436,10 @@ TEST(ReportSpikeRules, OneCounterpartDoesNotMakeASpike) {
 }
 
 TEST(ReportSpikeRules, BuyerIntakeChangeAcrossSuppliers) {
-  const PairCounts base = counts({{"B1", "S1", 400, 24}, {"B1", "S2", 400, 24},
-                                  {"B1", "S3", 400, 24}, {"B2", "S1", 400, 24}});
-  const PairCounts recent = counts({{"B1", "S1", 90, 18}, {"B1", "S2", 90, 17},
-                                    {"B1", "S3", 90, 19}, {"B2", "S1", 90, 5}});
+  const PairCounts base = counts(
+      {{"B1", "S1", 400, 24}, {"B1", "S2", 400, 24}, {"B1", "S3", 400, 24}, {"B2", "S1", 400, 24}});
+  const PairCounts recent = counts(
+      {{"B1", "S1", 90, 18}, {"B1", "S2", 90, 17}, {"B1", "S3", 90, 19}, {"B2", "S1", 90, 5}});
   const std::vector<Spike> s = spikes_from_counts(recent, base);
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].kind, "buyer_intake_change");

@@ -1,10 +1,9 @@
 // store_smoke_test.cc — the store end to end on a small world: ingest, submit (manual review and
 // auto-accept), accept with partial credit, resend, seq gap, reopen, and the aggregates after it.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 #include "store/reports.h"
 #include "store/store.h"

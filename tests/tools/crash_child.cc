@@ -54,8 +54,8 @@ using returns::store::Store;
 using returns::store::StoreOptions;
 
 constexpr int kInitialLeads = 300;
-constexpr int kFeedLeads = 12;       // leads per ingest job
-constexpr int kWindow = 4;           // ops in flight per client
+constexpr int kFeedLeads = 12;  // leads per ingest job
+constexpr int kWindow = 4;      // ops in flight per client
 constexpr int kBuyerClients = 6;
 constexpr int kOperatorClients = 3;
 constexpr std::array<const char*, 3> kBuyers = {"B1", "B2", "B3"};
@@ -119,16 +119,20 @@ Lead make_lead(const std::string& id, int n, Millis delivered_at) {
 void setup(Store& store, Millis now) {
   for (std::size_t b = 0; b < kBuyers.size(); ++b) {
     if (store.view().find_buyer(kBuyers[b]) != nullptr) continue;
-    Buyer buyer{kBuyers[b], std::string("Buyer ") + kBuyers[b],
-                b == 2 ? Billing::net_terms : Billing::prepaid, {}, returns::default_policy()};
+    Buyer buyer{kBuyers[b],
+                std::string("Buyer ") + kBuyers[b],
+                b == 2 ? Billing::net_terms : Billing::prepaid,
+                {},
+                returns::default_policy()};
     buyer.coverage.states = {"TX", "OK"};
     if (b != 0) buyer.policy.mode = returns::PolicyMode::manual;
     if (Status s = store.put_buyer(buyer, now); !s.ok()) die("put_buyer: " + s.error().message);
   }
-  for (const Supplier& s : {Supplier{"S1", "Pass-through supplier", true},
-                            Supplier{"S2", "Plain supplier", false}}) {
+  for (const Supplier& s :
+       {Supplier{"S1", "Pass-through supplier", true}, Supplier{"S2", "Plain supplier", false}}) {
     if (store.view().find_supplier(s.id) != nullptr) continue;
-    if (Status st = store.put_supplier(s, now); !st.ok()) die("put_supplier: " + st.error().message);
+    if (Status st = store.put_supplier(s, now); !st.ok())
+      die("put_supplier: " + st.error().message);
   }
   for (std::size_t b = 0; b < kCampaigns.size(); ++b) {
     if (store.view().find_campaign(kCampaigns[b]) != nullptr) continue;
@@ -259,7 +263,8 @@ Planned plan_op(Client& c, Shared& shared, std::mt19937_64& rng, Millis now) {
       p.return_id = existing;
       p.extra = "M-" + tag;
       p.req.op = "post_message";
-      p.req.args = Json{{"return_id", existing}, {"message_id", p.extra},
+      p.req.args = Json{{"return_id", existing},
+                        {"message_id", p.extra},
                         {"body", "Nobody answers this number."}};
     } else {
       p.return_id = existing;
@@ -297,7 +302,8 @@ Planned plan_op(Client& c, Shared& shared, std::mt19937_64& rng, Millis now) {
   } else {
     p.extra = "M-" + tag;
     p.req.op = "post_message";
-    p.req.args = Json{{"return_id", p.return_id}, {"message_id", p.extra},
+    p.req.args = Json{{"return_id", p.return_id},
+                      {"message_id", p.extra},
                       {"body", "Can you share the call recording?"}};
   }
   return p;
@@ -333,8 +339,8 @@ void run_client(Client& c, Shared& shared, GroupWriter& writer, const returns::C
       ++c.in_flight;
     }
     auto p = std::make_shared<Planned>(plan_op(c, shared, rng, clock.now_ms()));
-    emit("SUB " + c.id + " " + std::to_string(p->req.seq) + " " + p->req.op + " " +
-         p->return_id + " " + p->extra + "\n");
+    emit("SUB " + c.id + " " + std::to_string(p->req.seq) + " " + p->req.op + " " + p->return_id +
+         " " + p->extra + "\n");
     OpRequest req = p->req;
     if (!writer.submit(std::move(req), [&c, &shared, p](const Result<OpResult>& r) {
           on_done(c, shared, *p, r);
@@ -356,8 +362,8 @@ void run_feeder(Shared& shared, GroupWriter& writer, const returns::Clock& clock
       const Millis now = clock.now_ms();
       std::vector<Lead> leads;
       for (std::int64_t n = n0; n < n0 + kFeedLeads; ++n) {
-        leads.push_back(make_lead("X" + std::to_string(n), static_cast<int>(n),
-                                  now - returns::kMillisPerHour));
+        leads.push_back(
+            make_lead("X" + std::to_string(n), static_cast<int>(n), now - returns::kMillisPerHour));
       }
       Result<returns::store::IngestResult> r = store.ingest_leads(leads, now);
       if (!r.ok()) die("feed: " + r.error().message);
