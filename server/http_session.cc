@@ -73,25 +73,44 @@ bool parse_int(const std::string& s, std::int64_t& out) {
 
 }  // namespace
 
-HttpSession::HttpSession(boost::asio::ip::tcp::socket&& socket, Hub& hub, const std::string& secret,
-                         const HttpConfig& config, const SessionLimits& limits)
-    : stream_(std::move(socket)), hub_(hub), secret_(secret), config_(config), limits_(limits) {}
+template <class Stream>
+HttpSession<Stream>::HttpSession(Stream&& stream, Hub& hub, const std::string& secret,
+                                 const HttpConfig& config, const SessionLimits& limits)
+    : stream_(std::move(stream)), hub_(hub), secret_(secret), config_(config), limits_(limits) {}
 
-void HttpSession::run() { do_read(); }
+template <class Stream>
+void HttpSession<Stream>::run() {
+  async_server_handshake(
+      stream_, beast::bind_front_handler(&HttpSession::on_handshake, this->shared_from_this()));
+}
 
-void HttpSession::do_read() {
+template <class Stream>
+void HttpSession<Stream>::on_handshake(beast::error_code ec) {
+  // A failed TLS handshake (plain HTTP on the TLS port, a bad client, a timeout) just ends this
+  // connection; nothing was read that could be answered.
+  if (ec) return;
+  do_read();
+}
+
+template <class Stream>
+void HttpSession<Stream>::end_connection() {
+  async_end_connection(stream_, [self = this->shared_from_this()](beast::error_code) {});
+}
+
+template <class Stream>
+void HttpSession<Stream>::do_read() {
   parser_.emplace();
   parser_->body_limit(config_.max_body_bytes);
   parser_->header_limit(16 * 1024);
-  stream_.expires_after(std::chrono::seconds(30));
+  beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
   http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+                   beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
 }
 
-void HttpSession::on_read(beast::error_code ec, std::size_t) {
+template <class Stream>
+void HttpSession<Stream>::on_read(beast::error_code ec, std::size_t) {
   if (ec == http::error::end_of_stream) {
-    beast::error_code ignored;
-    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+    end_connection();
     return;
   }
   if (ec == http::error::body_limit) {
@@ -105,7 +124,8 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
   handle(parser_->release());
 }
 
-HttpSession::Response HttpSession::json_response(http::status status, const Json& body) const {
+template <class Stream>
+auto HttpSession<Stream>::json_response(http::status status, const Json& body) const -> Response {
   Response res{status, version_};
   res.set(http::field::server, "returnsd");
   res.set(http::field::content_type, "application/json");
@@ -116,12 +136,14 @@ HttpSession::Response HttpSession::json_response(http::status status, const Json
   return res;
 }
 
-HttpSession::Response HttpSession::error_response(http::status status, ErrorCode code,
-                                                  const std::string& message) const {
+template <class Stream>
+auto HttpSession<Stream>::error_response(http::status status, ErrorCode code,
+                                         const std::string& message) const -> Response {
   return json_response(status, Json{{"error", {{"code", to_string(code)}, {"message", message}}}});
 }
 
-std::optional<HttpSession::Response> HttpSession::require_operator(const Request& req) const {
+template <class Stream>
+auto HttpSession<Stream>::require_operator(const Request& req) const -> std::optional<Response> {
   const auto auth = req[http::field::authorization];
   const std::string prefix = "Bearer ";
   if (auth.size() <= prefix.size() || auth.substr(0, prefix.size()) != prefix) {
@@ -140,7 +162,8 @@ std::optional<HttpSession::Response> HttpSession::require_operator(const Request
   return std::nullopt;
 }
 
-void HttpSession::handle(Request&& req) {
+template <class Stream>
+void HttpSession<Stream>::handle(Request&& req) {
   ++hub_.metrics().http_requests;
   version_ = req.version();
   keep_alive_ = req.keep_alive();
@@ -160,7 +183,7 @@ void HttpSession::handle(Request&& req) {
                            "This Origin may not open a sync session."));
       return;
     }
-    std::make_shared<SyncSession>(std::move(stream_), hub_, secret_, limits_)
+    std::make_shared<SyncSession<Stream>>(std::move(stream_), hub_, secret_, limits_)
         ->start(std::move(req));
     return;
   }
@@ -213,7 +236,8 @@ void HttpSession::handle(Request&& req) {
   reply(error_response(http::status::not_found, ErrorCode::INVALID_ENUM, "No such endpoint."));
 }
 
-void HttpSession::handle_ingest(const Request& req) {
+template <class Stream>
+void HttpSession<Stream>::handle_ingest(const Request& req) {
   Result<Json> body = parse_json(req.body());
   if (!body.ok()) {
     reply(error_response(http::status::bad_request, ErrorCode::BAD_JSON, body.error().message));
@@ -248,7 +272,7 @@ void HttpSession::handle_ingest(const Request& req) {
   const Millis now = hub_.clock().now_ms();
   const bool posted = hub_.with_store(
       [leads, outcome, now](store::Store& s) { outcome->emplace(s.ingest_leads(*leads, now)); },
-      [self = shared_from_this(), outcome, refused, indexes]() mutable {
+      [self = this->shared_from_this(), outcome, refused, indexes]() mutable {
         const Result<store::IngestResult>& r = **outcome;
         if (!r.ok()) {
           self->reply(self->error_response(http::status::internal_server_error, ErrorCode::INTERNAL,
@@ -278,7 +302,9 @@ void HttpSession::handle_ingest(const Request& req) {
   }
 }
 
-void HttpSession::handle_report(const Request&, const std::string& name, const std::string& query) {
+template <class Stream>
+void HttpSession<Stream>::handle_report(const Request&, const std::string& name,
+                                        const std::string& query) {
   std::map<std::string, std::string> q = parse_query(query);
   const bool csv = q["format"] == "csv";
   const Millis now = hub_.clock().now_ms();
@@ -333,7 +359,7 @@ void HttpSession::handle_report(const Request&, const std::string& name, const s
           table->emplace(std::move(t));
         }
       },
-      [self = shared_from_this(), table, csv, name]() {
+      [self = this->shared_from_this(), table, csv, name]() {
         const Result<store::Table>& t = **table;
         if (!t.ok()) {
           self->reply(
@@ -358,7 +384,9 @@ void HttpSession::handle_report(const Request&, const std::string& name, const s
   }
 }
 
-HttpSession::Response HttpSession::serve_static(const Request& req, const std::string& path) const {
+template <class Stream>
+auto HttpSession<Stream>::serve_static(const Request& req, const std::string& path) const
+    -> Response {
   if (config_.web_root.empty() || path.empty() || path[0] != '/' ||
       path.find("..") != std::string::npos || path.find('\\') != std::string::npos ||
       path.find('\0') != std::string::npos) {
@@ -381,23 +409,26 @@ HttpSession::Response HttpSession::serve_static(const Request& req, const std::s
   return res;
 }
 
-void HttpSession::reply(Response res) {
+template <class Stream>
+void HttpSession<Stream>::reply(Response res) {
   auto sp = std::make_shared<Response>(std::move(res));
   const bool keep = sp->keep_alive();
   http::async_write(stream_, *sp,
-                    [self = shared_from_this(), sp, keep](beast::error_code ec, std::size_t n) {
-                      self->on_write(keep, ec, n);
-                    });
+                    [self = this->shared_from_this(), sp, keep](
+                        beast::error_code ec, std::size_t n) { self->on_write(keep, ec, n); });
 }
 
-void HttpSession::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+template <class Stream>
+void HttpSession<Stream>::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
   if (ec) return;
   if (!keep_alive) {
-    beast::error_code ignored;
-    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+    end_connection();
     return;
   }
   do_read();
 }
+
+template class HttpSession<PlainStream>;
+template class HttpSession<TlsStream>;
 
 }  // namespace returns::server

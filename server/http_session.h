@@ -1,5 +1,6 @@
 // http_session.h — one HTTP connection: lead ingest, reports, health, metrics, static files of
-// the web demo, and the upgrade of GET /v1/sync to a SyncSession.
+// the web demo, and the upgrade of GET /v1/sync to a SyncSession. A template on the stream type
+// (transport.h): the same routes over plain TCP and over TLS.
 #pragma once
 
 #include <boost/beast/core.hpp>
@@ -10,6 +11,7 @@
 
 #include "server/hub.h"
 #include "server/sync_session.h"
+#include "server/transport.h"
 
 namespace returns::server {
 
@@ -19,16 +21,21 @@ struct HttpConfig {
   std::size_t max_body_bytes = 8 * 1024 * 1024;
 };
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+// Stream: PlainStream or TlsStream (both instantiated in http_session.cc).
+template <class Stream>
+class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
   using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
-  HttpSession(boost::asio::ip::tcp::socket&& socket, Hub& hub, const std::string& secret,
-              const HttpConfig& config, const SessionLimits& limits);
+  HttpSession(Stream&& stream, Hub& hub, const std::string& secret, const HttpConfig& config,
+              const SessionLimits& limits);
+  // Handshakes (TLS), then serves requests until the peer is done.
   void run();
 
  private:
+  void on_handshake(boost::beast::error_code ec);
+  void end_connection();
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle(Request&& req);
@@ -45,7 +52,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void handle_report(const Request& req, const std::string& name, const std::string& query);
   Response serve_static(const Request& req, const std::string& path) const;
 
-  boost::beast::tcp_stream stream_;
+  Stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   Hub& hub_;

@@ -3,8 +3,6 @@
 
 #include <boost/asio/post.hpp>
 
-#include "server/sync_session.h"
-
 namespace returns::server {
 namespace {
 
@@ -44,14 +42,14 @@ Hub::Hub(boost::asio::io_context& ioc, store::Store& store, store::GroupWriter& 
   metrics_.head_version = broadcast_head_;
 }
 
-void Hub::join(const std::shared_ptr<SyncSession>& session) {
+void Hub::join(const std::shared_ptr<SyncSubscriber>& session) {
   sessions_.insert(session.get());
   weak_[session.get()] = session;
   ++metrics_.connections;
   ++metrics_.connections_total;
 }
 
-void Hub::leave(SyncSession* session) {
+void Hub::leave(SyncSubscriber* session) {
   if (sessions_.erase(session) > 0) --metrics_.connections;
   weak_.erase(session);
 }

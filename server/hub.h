@@ -20,7 +20,6 @@
 
 namespace returns::server {
 
-class SyncSession;
 using Frame = std::shared_ptr<const std::string>;
 
 // One commit's worth of frames, per audience.
@@ -30,6 +29,16 @@ struct Broadcast {
   Frame operators;                      // changes for operators (null when nothing)
   std::map<std::string, Frame> buyers;  // buyer id -> that buyer's changes
   std::vector<Frame> alerts;            // alert frames for operators
+};
+
+// A sync session as the hub sees it, whatever its transport (SyncSession<Stream>). I/O thread.
+class SyncSubscriber {
+ public:
+  virtual ~SyncSubscriber() = default;
+  // A commit's frames; the session picks its audience's.
+  virtual void on_broadcast(const Broadcast& b) = 0;
+  // Finish what is queued, then close normally (shutdown).
+  virtual void close_gracefully() = 0;
 };
 
 // What a catch-up read found for one session.
@@ -46,8 +55,8 @@ class Hub {
       const Clock& clock, Metrics& metrics);
 
   // I/O thread.
-  void join(const std::shared_ptr<SyncSession>& session);
-  void leave(SyncSession* session);
+  void join(const std::shared_ptr<SyncSubscriber>& session);
+  void leave(SyncSubscriber* session);
   void close_all();  // graceful shutdown: every session closes after its queue drains
   std::size_t session_count() const { return sessions_.size(); }
 
@@ -75,9 +84,9 @@ class Hub {
   store::GroupWriter& writer_;
   const Clock& clock_;
   Metrics& metrics_;
-  std::set<SyncSession*> sessions_;                          // I/O thread only
-  std::map<SyncSession*, std::weak_ptr<SyncSession>> weak_;  // I/O thread only
-  std::int64_t broadcast_head_ = 0;                          // writer thread only
+  std::set<SyncSubscriber*> sessions_;                             // I/O thread only
+  std::map<SyncSubscriber*, std::weak_ptr<SyncSubscriber>> weak_;  // I/O thread only
+  std::int64_t broadcast_head_ = 0;                                // writer thread only
 };
 
 }  // namespace returns::server

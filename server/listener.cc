@@ -6,8 +6,15 @@
 namespace returns::server {
 
 Listener::Listener(boost::asio::io_context& ioc, Hub& hub, const std::string& secret,
-                   const HttpConfig& config, const SessionLimits& limits)
-    : ioc_(ioc), acceptor_(ioc), hub_(hub), secret_(secret), config_(config), limits_(limits) {}
+                   const HttpConfig& config, const SessionLimits& limits,
+                   boost::asio::ssl::context* tls)
+    : ioc_(ioc),
+      acceptor_(ioc),
+      hub_(hub),
+      secret_(secret),
+      config_(config),
+      limits_(limits),
+      tls_(tls) {}
 
 Status Listener::open(const boost::asio::ip::tcp::endpoint& endpoint) {
   boost::beast::error_code ec;
@@ -33,8 +40,14 @@ void Listener::do_accept() {
 
 void Listener::on_accept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket) {
   if (ec == boost::asio::error::operation_aborted || !acceptor_.is_open()) return;
-  if (!ec) {
-    std::make_shared<HttpSession>(std::move(socket), hub_, secret_, config_, limits_)->run();
+  if (!ec && tls_ != nullptr) {
+    std::make_shared<HttpSession<TlsStream>>(TlsStream(PlainStream(std::move(socket)), *tls_), hub_,
+                                             secret_, config_, limits_)
+        ->run();
+  } else if (!ec) {
+    std::make_shared<HttpSession<PlainStream>>(PlainStream(std::move(socket)), hub_, secret_,
+                                               config_, limits_)
+        ->run();
   }
   do_accept();
 }

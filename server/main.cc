@@ -21,6 +21,7 @@
 #include "server/listener.h"
 #include "server/log.h"
 #include "server/token.h"
+#include "server/transport.h"
 #include "store/demo_data.h"
 #include "store/reports.h"
 
@@ -129,6 +130,7 @@ int usage(const std::string& error) {
       "  returnsd [serve] [--listen HOST:PORT] [--db PATH] [--web-root DIR] [--demo]\n"
       "                   [--secret-file F] [--sync full|normal] [--allowed-origin O]\n"
       "                   [--port-file F] [--spike-every SECONDS]\n"
+      "                   [--tls-cert CERT.pem --tls-key KEY.pem]   (https and wss only)\n"
       "  returnsd token --role operator|buyer [--buyer ID] [--subject NAME] [--ttl 24h]\n"
       "                 [--secret-file F]\n"
       "  returnsd export --db PATH --report rates|matrix|pnl|alerts [--by D] [--days N]\n"
@@ -302,11 +304,6 @@ int cmd_seed(const Args& a) {
 }
 
 int cmd_serve(const Args& a) {
-  if (a.has("--tls-cert") || a.has("--tls-key")) {
-    return usage(
-        "TLS (--tls-cert/--tls-key) is not available in this build yet; "
-        "terminate TLS in front of returnsd");
-  }
   std::int64_t spike_every = 60;
   const std::string spike_arg = a.get("--spike-every", "60");
   const auto parsed =
@@ -328,6 +325,19 @@ int cmd_serve(const Args& a) {
     return usage("--listen: bad port");
   }
   if (port > 65535) return usage("--listen: bad port");
+
+  // TLS: both files or neither. Checked before anything is created on disk; the context must
+  // outlive the I/O context (sessions hold it), so it is declared first.
+  std::unique_ptr<boost::asio::ssl::context> tls;
+  if (a.has("--tls-cert") != a.has("--tls-key")) {
+    return usage("--tls-cert and --tls-key go together: give both, or neither for plain HTTP");
+  }
+  if (a.has("--tls-cert")) {
+    Result<std::unique_ptr<boost::asio::ssl::context>> loaded =
+        make_tls_context(a.get("--tls-cert"), a.get("--tls-key"));
+    if (!loaded.ok()) return usage(loaded.error().message);
+    tls = std::move(loaded).value();
+  }
 
   Result<std::string> secret = load_or_create_secret(a.get("--secret-file", "./var/secret"));
   if (!secret.ok()) return usage(secret.error().message);
@@ -357,7 +367,7 @@ int cmd_serve(const Args& a) {
   http.web_root = a.get("--web-root");
   http.allowed_origin = a.get("--allowed-origin");
   SessionLimits limits;
-  auto listener = std::make_shared<Listener>(ioc, hub, *secret, http, limits);
+  auto listener = std::make_shared<Listener>(ioc, hub, *secret, http, limits, tls.get());
   if (Status s = listener->open({address, static_cast<unsigned short>(port)}); !s.ok()) {
     return usage(s.error().message);
   }
@@ -369,12 +379,13 @@ int cmd_serve(const Args& a) {
   log_event("info", "listening",
             {{"address", bound.address().to_string()},
              {"port", bound.port()},
+             {"tls", tls != nullptr},
              {"db", a.get("--db", "./var/returns.db")},
              {"web_root", http.web_root}});
 
   if (a.has("--demo")) {
-    const std::string base =
-        "http://" + bound.address().to_string() + ":" + std::to_string(bound.port());
+    const std::string base = std::string(tls ? "https://" : "http://") +
+                             bound.address().to_string() + ":" + std::to_string(bound.port());
     std::printf("Lead Returns demo is running.\n");
     std::printf("  Web demo:  %s/\n", base.c_str());
     std::printf("  Health: %s/healthz   Metrics: %s/metrics\n", base.c_str(), base.c_str());

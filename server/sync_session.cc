@@ -11,8 +11,9 @@ namespace returns::server {
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 
-SyncSession::SyncSession(beast::tcp_stream&& stream, Hub& hub, const std::string& secret,
-                         SessionLimits limits)
+template <class Stream>
+SyncSession<Stream>::SyncSession(Stream&& stream, Hub& hub, const std::string& secret,
+                                 SessionLimits limits)
     : ws_(std::move(stream)),
       hub_(hub),
       secret_(secret),
@@ -21,12 +22,14 @@ SyncSession::SyncSession(beast::tcp_stream&& stream, Hub& hub, const std::string
       tokens_(limits.op_burst),
       refill_at_(std::chrono::steady_clock::now()) {}
 
-SyncSession::~SyncSession() {
+template <class Stream>
+SyncSession<Stream>::~SyncSession() {
   hub_.metrics().send_queue_frames -= static_cast<std::int64_t>(queue_.size());
   hub_.leave(this);
 }
 
-void SyncSession::start(beast::http::request<beast::http::string_body> request) {
+template <class Stream>
+void SyncSession<Stream>::start(beast::http::request<beast::http::string_body> request) {
   beast::get_lowest_layer(ws_).expires_never();
   websocket::stream_base::timeout timeouts =
       websocket::stream_base::timeout::suggested(beast::role_type::server);
@@ -35,14 +38,16 @@ void SyncSession::start(beast::http::request<beast::http::string_body> request) 
   ws_.read_message_max(sync::kMaxFrameBytes);
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(beast::http::field::server, "returnsd"); }));
-  ws_.async_accept(request, beast::bind_front_handler(&SyncSession::on_accept, shared_from_this()));
+  ws_.async_accept(request,
+                   beast::bind_front_handler(&SyncSession::on_accept, this->shared_from_this()));
 }
 
-void SyncSession::on_accept(beast::error_code ec) {
+template <class Stream>
+void SyncSession<Stream>::on_accept(beast::error_code ec) {
   if (ec) return;
-  hub_.join(shared_from_this());
+  hub_.join(this->shared_from_this());
   hello_timer_.expires_after(limits_.hello_timeout);
-  hello_timer_.async_wait([weak = weak_from_this()](beast::error_code tec) {
+  hello_timer_.async_wait([weak = this->weak_from_this()](beast::error_code tec) {
     auto self = weak.lock();
     if (tec || !self || self->phase_ != Phase::awaiting_hello) return;
     self->fail(ErrorCode::HELLO_REQUIRED, "No hello within 5 seconds.");
@@ -50,11 +55,14 @@ void SyncSession::on_accept(beast::error_code ec) {
   do_read();
 }
 
-void SyncSession::do_read() {
-  ws_.async_read(buffer_, beast::bind_front_handler(&SyncSession::on_read, shared_from_this()));
+template <class Stream>
+void SyncSession<Stream>::do_read() {
+  ws_.async_read(buffer_,
+                 beast::bind_front_handler(&SyncSession::on_read, this->shared_from_this()));
 }
 
-void SyncSession::on_read(beast::error_code ec, std::size_t) {
+template <class Stream>
+void SyncSession<Stream>::on_read(beast::error_code ec, std::size_t) {
   if (ec) {
     // Closed by the peer, timed out, or a frame Beast refused (too big: 1009, invalid UTF-8:
     // 1007); Beast has already sent the close frame where one is due.
@@ -73,7 +81,8 @@ void SyncSession::on_read(beast::error_code ec, std::size_t) {
   if (!closed_ && !close_after_queue_) do_read();
 }
 
-void SyncSession::handle_frame(const std::string& text) {
+template <class Stream>
+void SyncSession<Stream>::handle_frame(const std::string& text) {
   Result<sync::ClientMessage> msg = sync::parse_client_message(text);
   if (!msg.ok()) {
     ++hub_.metrics().protocol_errors;
@@ -114,7 +123,8 @@ void SyncSession::handle_frame(const std::string& text) {
   }
 }
 
-void SyncSession::handle_hello(const sync::Hello& hello) {
+template <class Stream>
+void SyncSession<Stream>::handle_hello(const sync::Hello& hello) {
   Result<TokenClaims> claims = verify_token(hello.token, secret_, hub_.clock().now_ms());
   if (!claims.ok()) {
     fail(claims.error().code, claims.error().message);
@@ -141,7 +151,7 @@ void SyncSession::handle_hello(const sync::Hello& hello) {
         // Cursor 0 ("from scratch") is always good; see Hub::catch_up.
         facts->cursor_ok = cursor <= s.head_version() && (cursor == 0 || cursor >= s.min_version());
       },
-      [self = shared_from_this(), facts, cursor] {
+      [self = this->shared_from_this(), facts, cursor] {
         if (self->closed_) return;
         if (facts->bound_to && *facts->bound_to != store::principal_key(self->principal_.actor())) {
           self->fail(ErrorCode::FORBIDDEN, "This client id belongs to another principal.");
@@ -164,14 +174,17 @@ void SyncSession::handle_hello(const sync::Hello& hello) {
   if (!posted) fail(ErrorCode::INTERNAL, "The server is shutting down.");
 }
 
-void SyncSession::request_catch_up() {
-  const bool posted = hub_.catch_up(principal_, cursor_, [weak = weak_from_this()](CatchUp result) {
-    if (auto self = weak.lock()) self->on_catch_up(std::move(result));
-  });
+template <class Stream>
+void SyncSession<Stream>::request_catch_up() {
+  const bool posted =
+      hub_.catch_up(principal_, cursor_, [weak = this->weak_from_this()](CatchUp result) {
+        if (auto self = weak.lock()) self->on_catch_up(std::move(result));
+      });
   if (!posted) close_gracefully();
 }
 
-void SyncSession::on_catch_up(CatchUp result) {
+template <class Stream>
+void SyncSession<Stream>::on_catch_up(CatchUp result) {
   if (closed_ || phase_ != Phase::catching_up) return;
   if (result.reset) {
     // Compacted while we were catching up: start over from scratch.
@@ -193,7 +206,8 @@ void SyncSession::on_catch_up(CatchUp result) {
   for (const Broadcast& b : pending) on_broadcast(b);
 }
 
-void SyncSession::on_broadcast(const Broadcast& b) {
+template <class Stream>
+void SyncSession<Stream>::on_broadcast(const Broadcast& b) {
   if (closed_ || phase_ == Phase::awaiting_hello || phase_ == Phase::closing) return;
   if (phase_ == Phase::catching_up) {
     if (pending_live_.size() >= limits_.max_queue_frames) {
@@ -214,7 +228,8 @@ void SyncSession::on_broadcast(const Broadcast& b) {
   cursor_ = b.to;
 }
 
-bool SyncSession::take_token() {
+template <class Stream>
+bool SyncSession<Stream>::take_token() {
   const auto now = std::chrono::steady_clock::now();
   const double elapsed = std::chrono::duration<double>(now - refill_at_).count();
   refill_at_ = now;
@@ -224,7 +239,8 @@ bool SyncSession::take_token() {
   return true;
 }
 
-void SyncSession::handle_push(const sync::Push& push) {
+template <class Stream>
+void SyncSession<Stream>::handle_push(const sync::Push& push) {
   for (const sync::PushedOp& op : push.ops) {
     if (!take_token()) {
       ++hub_.metrics().ops_rate_limited;
@@ -234,9 +250,9 @@ void SyncSession::handle_push(const sync::Push& push) {
       return;
     }
     store::OpRequest req{client_id_, op.seq, principal_.actor(), op.op, op.args, op.client_time};
-    const bool queued = hub_.writer().submit(
-        std::move(req),
-        [this_io = &hub_, weak = weak_from_this(), seq = op.seq](const Result<store::OpResult>& r) {
+    const bool queued =
+        hub_.writer().submit(std::move(req), [this_io = &hub_, weak = this->weak_from_this(),
+                                              seq = op.seq](const Result<store::OpResult>& r) {
           (void)this_io;
           auto result = std::make_shared<Result<store::OpResult>>(r);
           std::shared_ptr<SyncSession> self = weak.lock();
@@ -275,7 +291,8 @@ void SyncSession::handle_push(const sync::Push& push) {
   }
 }
 
-void SyncSession::send(Frame frame) {
+template <class Stream>
+void SyncSession<Stream>::send(Frame frame) {
   if (closed_) return;
   if (queue_.size() >= limits_.max_queue_frames) {
     ++hub_.metrics().slow_consumers_cut;
@@ -292,15 +309,17 @@ void SyncSession::send(Frame frame) {
   if (!writing_) do_write();
 }
 
-void SyncSession::do_write() {
+template <class Stream>
+void SyncSession<Stream>::do_write() {
   if (queue_.empty() || closed_) return;
   writing_ = true;
   ws_.text(true);
   ws_.async_write(boost::asio::buffer(*queue_.front()),
-                  beast::bind_front_handler(&SyncSession::on_write, shared_from_this()));
+                  beast::bind_front_handler(&SyncSession::on_write, this->shared_from_this()));
 }
 
-void SyncSession::on_write(beast::error_code ec, std::size_t) {
+template <class Stream>
+void SyncSession<Stream>::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
   if (!queue_.empty()) {
     queue_.pop_front();
@@ -318,7 +337,8 @@ void SyncSession::on_write(beast::error_code ec, std::size_t) {
   }
 }
 
-void SyncSession::fail(ErrorCode code, const std::string& message) {
+template <class Stream>
+void SyncSession<Stream>::fail(ErrorCode code, const std::string& message) {
   if (closed_ || close_after_queue_) return;  // already closing: the first reason stands
   send_text(sync::encode_error(code, message, true));
   close_after_queue_ = true;
@@ -327,7 +347,8 @@ void SyncSession::fail(ErrorCode code, const std::string& message) {
   if (!writing_ && queue_.empty()) close(close_code_, close_reason_);
 }
 
-void SyncSession::close_gracefully() {
+template <class Stream>
+void SyncSession<Stream>::close_gracefully() {
   if (closed_) return;
   phase_ = Phase::closing;
   if (!close_after_queue_) {
@@ -338,7 +359,8 @@ void SyncSession::close_gracefully() {
   if (!writing_ && queue_.empty()) close(close_code_, close_reason_);
 }
 
-void SyncSession::close(websocket::close_code code, const std::string& reason) {
+template <class Stream>
+void SyncSession<Stream>::close(websocket::close_code code, const std::string& reason) {
   if (closed_) return;
   closed_ = true;
   hello_timer_.cancel();
@@ -349,7 +371,10 @@ void SyncSession::close(websocket::close_code code, const std::string& reason) {
   };
   while (cut > 0 && cut < reason.size() && continuation(cut)) --cut;
   websocket::close_reason cr(code, reason.substr(0, cut));
-  ws_.async_close(cr, [self = shared_from_this()](beast::error_code) {});
+  ws_.async_close(cr, [self = this->shared_from_this()](beast::error_code) {});
 }
+
+template class SyncSession<PlainStream>;
+template class SyncSession<TlsStream>;
 
 }  // namespace returns::server

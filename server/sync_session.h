@@ -1,7 +1,8 @@
 // sync_session.h — one WebSocket connection speaking the sync protocol (docs/protocol.md):
 // hello → welcome (or reset), catch-up in bounded batches, synced, then live changes; pushed ops
 // go to the group writer and come back as results. One async_write in flight, a bounded queue;
-// a consumer that falls behind is cut off and resumes by cursor.
+// a consumer that falls behind is cut off and resumes by cursor. A template on the stream type
+// (transport.h): ws:// over PlainStream, wss:// over TlsStream.
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
@@ -14,6 +15,7 @@
 #include <string>
 
 #include "server/hub.h"
+#include "server/transport.h"
 #include "sync/protocol.h"
 
 namespace returns::server {
@@ -26,19 +28,22 @@ struct SessionLimits {
   std::chrono::seconds idle_timeout{120};
 };
 
-class SyncSession : public std::enable_shared_from_this<SyncSession> {
+// Stream: PlainStream or TlsStream (both instantiated in sync_session.cc); the stream arrives
+// from the HttpSession that read the upgrade request, with any TLS handshake done.
+template <class Stream>
+class SyncSession : public SyncSubscriber,
+                    public std::enable_shared_from_this<SyncSession<Stream>> {
  public:
-  SyncSession(boost::beast::tcp_stream&& stream, Hub& hub, const std::string& secret,
-              SessionLimits limits);
-  ~SyncSession();
+  SyncSession(Stream&& stream, Hub& hub, const std::string& secret, SessionLimits limits);
+  ~SyncSession() override;
 
   // Accepts the upgrade request and starts reading.
   void start(boost::beast::http::request<boost::beast::http::string_body> request);
 
   // I/O thread: a commit's frames; this session picks its audience's.
-  void on_broadcast(const Broadcast& b);
+  void on_broadcast(const Broadcast& b) override;
   // I/O thread: finish what is queued, then close normally (shutdown).
-  void close_gracefully();
+  void close_gracefully() override;
 
  private:
   enum class Phase { awaiting_hello, catching_up, live, closing };
@@ -59,7 +64,7 @@ class SyncSession : public std::enable_shared_from_this<SyncSession> {
   void close(boost::beast::websocket::close_code code, const std::string& reason);
   bool take_token();
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::websocket::stream<Stream> ws_;
   boost::beast::flat_buffer buffer_;
   Hub& hub_;
   const std::string& secret_;

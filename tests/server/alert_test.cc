@@ -1,7 +1,9 @@
 // alert_test.cc — alerts reach operators live and only operators (SPEC §5, docs/protocol.md
 // `alert`): a buyer returns a lead "out of service area" that really was outside its coverage,
 // so the routing filter let it through; every connected operator gets an `alert` frame at once,
-// the alert is in GET /v1/reports/alerts, and no buyer session ever sees it.
+// the alert is in GET /v1/reports/alerts, and no buyer session ever sees it. And a supplier
+// whose return rate jumps across its buyers: the server's periodic spike detection
+// (--spike-every) raises the alert by itself and pushes it to the operators connected.
 #include <gtest/gtest.h>
 
 #include "harness.h"
@@ -95,6 +97,118 @@ TEST(Alerts, RoutingAlertReachesOperatorsLiveAndNeverBuyers) {
   EXPECT_EQ(http_get(server.port(), "/v1/reports/alerts", server.buyer_token(kBuyerA)).status, 403);
 
   EXPECT_EQ(server.stop(), 0) << server.log();
+}
+
+// Four buyers (auto-accepting everything) who all buy from one supplier, S-drop.
+Json spike_world() {
+  const Json policy = {{"mode", "always_accept"}, {"window_hours", 168}};
+  Json world = {{"suppliers", Json::array({{{"id", "S-drop"}, {"name", "Supplyco Drop"}}})},
+                {"buyers", Json::array()},
+                {"campaigns", Json::array()}};
+  for (const char* b : {"B-alpha", "B-bravo", "B-charlie", "B-delta"}) {
+    world["buyers"].push_back({{"id", b}, {"name", b}, {"billing", "prepaid"}, {"policy", policy}});
+    world["campaigns"].push_back({{"id", std::string("C-") + (b + 2)},
+                                  {"buyer_id", b},
+                                  {"vertical", "solar"},
+                                  {"price_cents", 2000}});
+  }
+  return world;
+}
+
+Json spike_lead(const std::string& id, const std::string& buyer, Millis delivered_at) {
+  return Json{{"id", id},
+              {"buyer_id", buyer},
+              {"campaign_id", "C-" + buyer.substr(2)},
+              {"vertical", "solar"},
+              {"state", "TX"},
+              {"zip", "73301"},
+              {"contact_hash", "h-" + id},
+              {"price_cents", 2000},
+              {"cost_cents", 800},
+              {"supplier_id", "S-drop"},
+              {"delivered_at", delivered_at}};
+}
+
+TEST(Alerts, PeriodicSpikeDetectionPushesASupplierQualityDrop) {
+  Server server(Server::Options{.world = spike_world(), .args = {"--spike-every", "1"}});
+  // Per buyer: 60 leads 15 days ago (the baseline: none returned) and 60 two days ago (recent:
+  // 20 returned) — a 0 % → 33 % jump across all four buyers, 240 leads in each period
+  // (docs/reports.md: at least 200 per period, 3 buyers, z ≥ 4).
+  const Millis now = now_ms();
+  Json leads = Json::array();
+  for (const char* b : {"B-alpha", "B-bravo", "B-charlie", "B-delta"}) {
+    for (int i = 0; i < 60; ++i) {
+      std::string base = std::string("L-") + (b + 2) + "-base-";
+      base += std::to_string(i);
+      std::string recent = std::string("L-") + (b + 2) + "-recent-";
+      recent += std::to_string(i);
+      leads.push_back(spike_lead(base, b, now - 15 * kMillisPerDay));
+      leads.push_back(spike_lead(recent, b, now - 2 * kMillisPerDay));
+    }
+  }
+  const HttpReply ingest = http_post(server.port(), "/v1/leads", leads, server.operator_token());
+  ASSERT_EQ(ingest.status, 200) << ingest.body;
+  ASSERT_EQ(ingest.json["inserted"], 480) << ingest.body;
+
+  SyncClient op(server.port(), server.operator_token(), "op-spike");
+  ASSERT_EQ(type_of(op.hello().back()), "synced");
+  // Detection has run on the quiet data by now (every second): nothing to say.
+  op.ws().next(1500ms);
+  EXPECT_FALSE(mentions(op.ws().transcript(), "\"type\":\"alert\""));
+
+  for (const char* b : {"B-alpha", "B-bravo", "B-charlie", "B-delta"}) {
+    SyncClient buyer(server.port(), server.buyer_token(b), std::string("spike-") + b);
+    ASSERT_EQ(type_of(buyer.hello().back()), "synced");
+    for (int i = 0; i < 20; ++i) {
+      std::string lead = std::string("L-") + (b + 2) + "-recent-";
+      lead += std::to_string(i);
+      const Json r =
+          buyer.op("submit_return", {{"return_id", "R-" + lead},
+                                     {"lead_id", lead},
+                                     {"reason", "other"},
+                                     {"note", "The homeowner never asked for a quote."}});
+      ASSERT_EQ(r.value("status", ""), "applied") << r.dump();
+    }
+  }
+
+  // Within a few detection periods the operator is told, with nobody asking.
+  const std::vector<Json> frames =
+      op.ws().collect_until([](const Json& f) { return type_of(f) == "alert"; }, 10s);
+  ASSERT_FALSE(frames.empty());
+  ASSERT_EQ(type_of(frames.back()), "alert") << "no alert pushed; log:\n" << server.log();
+  const Json& alert = frames.back().at("alert");
+  EXPECT_EQ(alert.value("kind", ""), "supplier_quality_drop") << alert.dump();
+  EXPECT_EQ(alert.value("subject_id", ""), "S-drop");
+  EXPECT_NE(alert.value("sentence", "").find("S-drop"), std::string::npos) << alert.dump();
+
+  // Detection keeps running, but a spike is raised once a day: no second alert.
+  op.ws().next(2500ms);
+  // (Operators also see the alert row in `changes`; the `alert` frame is the notification.)
+  int pushed = 0;
+  for (const Json& f : op.ws().frames()) {
+    if (type_of(f) == "alert" && f["alert"].value("kind", "") == "supplier_quality_drop") ++pushed;
+  }
+  EXPECT_EQ(pushed, 1);
+  const HttpReply report = http_get(server.port(), "/v1/reports/alerts", server.operator_token());
+  ASSERT_EQ(report.status, 200) << report.body;
+  int stored = 0;
+  for (const Json& row : report.json.at("rows")) {
+    if (row.value("kind", "") == "supplier_quality_drop") ++stored;
+  }
+  EXPECT_EQ(stored, 1) << report.body;
+  EXPECT_EQ(server.stop(), 0) << server.log();
+}
+
+TEST(Alerts, SpikeEveryRejectsNonsense) {
+  for (const char* bad : {"-1", "abc", "86401", "5s", ""}) {
+    std::string out;
+    EXPECT_NE(Server::run_tool({"serve", "--listen", "127.0.0.1:0", "--db", "/nonexistent/x.db",
+                                "--spike-every", bad},
+                               &out),
+              0)
+        << bad;
+    EXPECT_NE(out.find("--spike-every"), std::string::npos) << bad << ": " << out;
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/http.hpp>
 #include <cstring>
 #include <filesystem>
@@ -56,10 +57,9 @@ bool has_item(const Json& f, const std::string& entity, const std::string& id) {
 
 tcp::endpoint local(unsigned short port) { return {asio::ip::make_address("127.0.0.1"), port}; }
 
-// Starts `returnsd args…` with stdout and stderr appended to `log` (empty: inherited).
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<std::string> full = {RETURNSD_PATH};
-  full.insert(full.end(), args.begin(), args.end());
+// Starts `program args…` (a path, or a name looked up in PATH) with stdout and stderr appended
+// to `log` (empty: inherited).
+pid_t spawn(std::vector<std::string> full, const std::string& log) {
   std::vector<char*> argv;
   for (std::string& a : full) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -70,10 +70,17 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
   }
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error(std::string("cannot start returnsd: ") + strerror(rc));
+  if (rc != 0) throw std::runtime_error("cannot start " + full[0] + ": " + strerror(rc));
   return pid;
+}
+
+// `returnsd args…`
+std::vector<std::string> returnsd(const std::vector<std::string>& args) {
+  std::vector<std::string> full = {RETURNSD_PATH};
+  full.insert(full.end(), args.begin(), args.end());
+  return full;
 }
 
 int exit_code(int status) {
@@ -81,6 +88,77 @@ int exit_code(int status) {
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return -1;
 }
+
+// A client context that trusts the test certificate only, and checks the server's name (the
+// address 127.0.0.1) against it.
+std::unique_ptr<asio::ssl::context> client_tls_context() {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  ctx->set_verify_mode(asio::ssl::verify_peer);
+  ctx->load_verify_file(test_tls_files().cert);
+  return ctx;
+}
+
+// The client's side of the connection setup on a connected stream, then `done(error_code)`.
+template <class Handler>
+void client_handshake(beast::tcp_stream&, Handler&& done) {
+  done(beast::error_code());
+}
+template <class Handler>
+void client_handshake(beast::ssl_stream<beast::tcp_stream>& stream, Handler&& done) {
+  stream.set_verify_callback(asio::ssl::host_name_verification("127.0.0.1"));
+  stream.async_handshake(asio::ssl::stream_base::client, std::forward<Handler>(done));
+}
+
+// One request, one response over `stream` (plain or TLS); status 0 when anything failed.
+template <class Stream>
+HttpReply exchange(asio::io_context& ioc, Stream& stream, unsigned short port,
+                   http::request<http::string_body>& req, Ms timeout) {
+  http::response<http::string_body> res;
+  beast::flat_buffer buffer;
+  bool done = false;
+  bool answered = false;  // a whole response was read (a default response says 200 too)
+  beast::get_lowest_layer(stream).expires_after(timeout);
+  beast::get_lowest_layer(stream).async_connect(local(port), [&](beast::error_code ec) {
+    if (ec) {
+      done = true;
+      return;
+    }
+    client_handshake(stream, [&](beast::error_code hec) {
+      if (hec) {
+        done = true;
+        return;
+      }
+      http::async_write(stream, req, [&](beast::error_code wec, std::size_t) {
+        if (wec) {
+          done = true;
+          return;
+        }
+        http::async_read(stream, buffer, res, [&](beast::error_code rec, std::size_t) {
+          answered = !rec;
+          done = true;
+        });
+      });
+    });
+  });
+  ioc.run_for(timeout + 1s);
+  HttpReply reply;
+  if (!done || !answered || res.result_int() == 0) return reply;
+  reply.status = static_cast<int>(res.result_int());
+  reply.body = res.body();
+  Json j = Json::parse(reply.body, nullptr, false);
+  if (!j.is_discarded()) reply.json = std::move(j);
+  return reply;
+}
+
+// Removes the test certificate's directory when the test process ends.
+struct TlsDir {
+  TlsFiles files;
+  std::string dir;
+  ~TlsDir() {
+    std::error_code ec;
+    if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+  }
+};
 
 }  // namespace
 
@@ -139,10 +217,50 @@ Json lead_json(const std::string& id, const std::string& buyer_id, const std::st
 
 // --- HTTP ----------------------------------------------------------------------------------------
 
+const TlsFiles& test_tls_files() {
+  static const TlsDir made = [] {
+    TlsDir d;
+    std::string templ = (std::filesystem::temp_directory_path() / "returnsd-tls-XXXXXX").string();
+    if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    d.dir = templ;
+    d.files = {d.dir + "/cert.pem", d.dir + "/key.pem"};
+    std::string out;
+    const int rc = run_command(
+        {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", d.files.key, "-out", d.files.cert, "-days", "2", "-subj",
+         "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+        &out);
+    if (rc != 0) throw std::runtime_error("openssl req failed:\n" + out);
+    return d;
+  }();
+  return made.files;
+}
+
+int run_command(const std::vector<std::string>& argv, std::string* output, Ms timeout) {
+  std::string templ = (std::filesystem::temp_directory_path() / "returnsd-tool-XXXXXX").string();
+  const int fd = mkstemp(templ.data());
+  if (fd < 0) throw std::runtime_error("mkstemp failed");
+  ::close(fd);
+  const pid_t pid = spawn(argv, templ);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) != pid) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  if (output != nullptr) *output = read_file(templ);
+  ::unlink(templ.c_str());
+  return exit_code(status);
+}
+
 HttpReply http_request(unsigned short port, const std::string& method, const std::string& target,
-                       const std::string& body, const std::string& bearer, Ms timeout) {
+                       const std::string& body, const std::string& bearer, Ms timeout,
+                       Transport transport) {
   asio::io_context ioc;
-  beast::tcp_stream stream(ioc);
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
   if (!bearer.empty()) req.set(http::field::authorization, "Bearer " + bearer);
@@ -150,40 +268,23 @@ HttpReply http_request(unsigned short port, const std::string& method, const std
   req.body() = body;
   req.keep_alive(false);
   req.prepare_payload();
-  http::response<http::string_body> res;
-  beast::flat_buffer buffer;
-  bool done = false;
-  stream.expires_after(timeout);
-  stream.async_connect(local(port), [&](beast::error_code ec) {
-    if (ec) {
-      done = true;
-      return;
-    }
-    http::async_write(stream, req, [&](beast::error_code wec, std::size_t) {
-      if (wec) {
-        done = true;
-        return;
-      }
-      http::async_read(stream, buffer, res, [&](beast::error_code, std::size_t) { done = true; });
-    });
-  });
-  ioc.run_for(timeout + 1s);
-  HttpReply reply;
-  if (!done || res.result_int() == 0) return reply;
-  reply.status = static_cast<int>(res.result_int());
-  reply.body = res.body();
-  Json j = Json::parse(reply.body, nullptr, false);
-  if (!j.is_discarded()) reply.json = std::move(j);
-  return reply;
+  if (transport == Transport::tls) {
+    const std::unique_ptr<asio::ssl::context> ctx = client_tls_context();
+    beast::ssl_stream<beast::tcp_stream> stream(ioc, *ctx);
+    return exchange(ioc, stream, port, req, timeout);
+  }
+  beast::tcp_stream stream(ioc);
+  return exchange(ioc, stream, port, req, timeout);
 }
 
-HttpReply http_get(unsigned short port, const std::string& target, const std::string& bearer) {
-  return http_request(port, "GET", target, "", bearer);
+HttpReply http_get(unsigned short port, const std::string& target, const std::string& bearer,
+                   Transport transport) {
+  return http_request(port, "GET", target, "", bearer, kWait, transport);
 }
 
 HttpReply http_post(unsigned short port, const std::string& target, const Json& body,
-                    const std::string& bearer) {
-  return http_request(port, "POST", target, body.dump(), bearer);
+                    const std::string& bearer, Transport transport) {
+  return http_request(port, "POST", target, body.dump(), bearer, kWait, transport);
 }
 
 // --- The server process --------------------------------------------------------------------------
@@ -208,17 +309,8 @@ Server::~Server() {
   std::filesystem::remove_all(dir_, ec);
 }
 
-int Server::run_tool(const std::vector<std::string>& args, std::string* output) {
-  std::string templ = (std::filesystem::temp_directory_path() / "returnsd-tool-XXXXXX").string();
-  const int fd = mkstemp(templ.data());
-  if (fd < 0) throw std::runtime_error("mkstemp failed");
-  ::close(fd);
-  const pid_t pid = spawn(args, templ);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (output != nullptr) *output = read_file(templ);
-  ::unlink(templ.c_str());
-  return exit_code(status);
+int Server::run_tool(const std::vector<std::string>& args, std::string* output, Ms timeout) {
+  return run_command(returnsd(args), output, timeout);
 }
 
 std::string Server::log() const { return read_file(dir_ + "/server.log"); }
@@ -257,8 +349,12 @@ void Server::start() {
   std::vector<std::string> args = {"serve",       "--listen",    "127.0.0.1:0",
                                    "--db",        db_path(),     "--secret-file",
                                    secret_path(), "--port-file", port_file};
+  if (options_.tls) {
+    const TlsFiles& tls = test_tls_files();
+    args.insert(args.end(), {"--tls-cert", tls.cert, "--tls-key", tls.key});
+  }
   args.insert(args.end(), options_.args.begin(), options_.args.end());
-  pid_ = spawn(args, dir_ + "/server.log");
+  pid_ = spawn(returnsd(args), dir_ + "/server.log");
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (std::chrono::steady_clock::now() < deadline) {
     const std::string text = read_file(port_file);
@@ -306,23 +402,41 @@ std::string Server::token(Role role, const std::string& buyer_id, const std::str
 
 // --- WebSocket -----------------------------------------------------------------------------------
 
-WsClient::WsClient(unsigned short port, const std::string& target) : ws_(ioc_) {
+WsClient::WsClient(unsigned short port, const std::string& target, Transport transport)
+    : tls_(transport == Transport::tls ? client_tls_context() : nullptr),
+      ws_(tls_ ? std::variant<PlainWs, TlsWs>(std::in_place_type<TlsWs>, ioc_, *tls_)
+               : std::variant<PlainWs, TlsWs>(std::in_place_type<PlainWs>, ioc_)) {
   beast::error_code result = asio::error::would_block;
   const std::string host = "127.0.0.1:" + std::to_string(port);
-  beast::get_lowest_layer(ws_).expires_after(kWait);
-  beast::get_lowest_layer(ws_).async_connect(local(port), [&](beast::error_code ec) {
-    if (ec) {
-      result = ec;
-      return;
-    }
-    ws_.async_handshake(host, target,
-                        [&](beast::error_code hec) { result = hec ? hec : beast::error_code(); });
-  });
+  std::visit(
+      [&](auto& ws) {
+        beast::get_lowest_layer(ws).expires_after(kWait);
+        beast::get_lowest_layer(ws).async_connect(local(port), [&](beast::error_code ec) {
+          if (ec) {
+            result = ec;
+            return;
+          }
+          client_handshake(ws.next_layer(), [&](beast::error_code tec) {
+            if (tec) {
+              result = tec;
+              return;
+            }
+            ws.async_handshake(host, target, [&](beast::error_code hec) {
+              result = hec ? hec : beast::error_code();
+            });
+          });
+        });
+      },
+      ws_);
   run_until([&] { return result != asio::error::would_block; }, kWait + 1s);
   if (result) throw std::runtime_error("WebSocket connect failed: " + result.message());
-  beast::get_lowest_layer(ws_).expires_never();
-  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
-  ws_.read_message_max(1 << 24);
+  std::visit(
+      [](auto& ws) {
+        beast::get_lowest_layer(ws).expires_never();
+        ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+        ws.read_message_max(1 << 24);
+      },
+      ws_);
   start_read();
 }
 
@@ -331,21 +445,25 @@ WsClient::~WsClient() {
 }
 
 void WsClient::start_read() {
-  ws_.async_read(buffer_, [this](beast::error_code ec, std::size_t) {
-    if (ec) {
-      closed_ = true;
-      close_code_ = ws_.reason().code;
-      close_reason_ = std::string(ws_.reason().reason.c_str());
-      return;
-    }
-    std::string text = beast::buffers_to_string(buffer_.data());
-    buffer_.consume(buffer_.size());
-    Json frame = parse_or_string(text);
-    transcript_.push_back(std::move(text));
-    frames_.push_back(frame);
-    inbox_.push_back(std::move(frame));
-    start_read();
-  });
+  std::visit(
+      [this](auto& ws) {
+        ws.async_read(buffer_, [this, &ws](beast::error_code ec, std::size_t) {
+          if (ec) {
+            closed_ = true;
+            close_code_ = ws.reason().code;
+            close_reason_ = std::string(ws.reason().reason.c_str());
+            return;
+          }
+          std::string text = beast::buffers_to_string(buffer_.data());
+          buffer_.consume(buffer_.size());
+          Json frame = parse_or_string(text);
+          transcript_.push_back(std::move(text));
+          frames_.push_back(frame);
+          inbox_.push_back(std::move(frame));
+          start_read();
+        });
+      },
+      ws_);
 }
 
 bool WsClient::run_until(const std::function<bool()>& done, Ms timeout) {
@@ -363,9 +481,13 @@ bool WsClient::write(const std::string& data, bool binary) {
   if (closed_) return false;
   auto copy = std::make_shared<std::string>(data);
   auto result = std::make_shared<std::optional<beast::error_code>>();
-  ws_.binary(binary);
-  ws_.async_write(asio::buffer(*copy),
-                  [copy, result](beast::error_code ec, std::size_t) { *result = ec; });
+  std::visit(
+      [&](auto& ws) {
+        ws.binary(binary);
+        ws.async_write(asio::buffer(*copy),
+                       [copy, result](beast::error_code ec, std::size_t) { *result = ec; });
+      },
+      ws_);
   if (!run_until([&] { return result->has_value(); }, kWait)) return false;
   return !**result;
 }
@@ -402,22 +524,31 @@ bool WsClient::wait_closed(Ms timeout) {
 void WsClient::close() {
   if (closed_) return;
   bool done = false;
-  ws_.async_close(websocket::close_code::normal, [&done](beast::error_code) { done = true; });
+  std::visit(
+      [&done](auto& ws) {
+        ws.async_close(websocket::close_code::normal, [&done](beast::error_code) { done = true; });
+      },
+      ws_);
   run_until([&] { return done && closed_; }, kWait);
 }
 
 void WsClient::drop() {
-  beast::error_code ec;
-  beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
-  beast::get_lowest_layer(ws_).socket().close(ec);
+  std::visit(
+      [](auto& ws) {
+        beast::error_code ec;
+        beast::get_lowest_layer(ws).socket().shutdown(tcp::socket::shutdown_both, ec);
+        beast::get_lowest_layer(ws).socket().close(ec);
+      },
+      ws_);
   run_until([&] { return closed_; }, 1s);
   closed_ = true;
 }
 
 // --- Sync client ---------------------------------------------------------------------------------
 
-SyncClient::SyncClient(unsigned short port, std::string token, std::string client_id)
-    : ws_(std::make_unique<WsClient>(port)),
+SyncClient::SyncClient(unsigned short port, std::string token, std::string client_id,
+                       Transport transport)
+    : ws_(std::make_unique<WsClient>(port, "/v1/sync", transport)),
       token_(std::move(token)),
       client_id_(std::move(client_id)) {}
 

@@ -3,6 +3,8 @@
 // tokens with that secret, and talks to it through a small synchronous HTTP client and a
 // synchronous Beast WebSocket client. Every wait has a timeout, so a broken server fails a test
 // instead of hanging it. Setup failures throw std::runtime_error (GoogleTest reports them).
+// With Options::tls the server serves https/wss only, with a self-signed test certificate, and
+// the clients take Transport::tls (they trust that certificate and nothing else).
 //
 // Typical use:
 //   Server server(Server::Options{.world = standard_world()});
@@ -16,7 +18,9 @@
 #include <sys/types.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <cstdint>
@@ -25,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/codec.h"
@@ -54,6 +59,24 @@ Json standard_world();
 Json lead_json(const std::string& id, const std::string& buyer_id, const std::string& supplier_id,
                Money price_cents, Money cost_cents, Millis delivered_at = 0);
 
+// --- Transport -----------------------------------------------------------------------------------
+
+// How a client reaches the server: plain TCP, or TLS verified against the test certificate.
+enum class Transport { plain, tls };
+
+// The self-signed test certificate (EC P-256, subjectAltName IP:127.0.0.1) and its key, made
+// with the openssl CLI once per test process in a temporary directory.
+struct TlsFiles {
+  std::string cert;
+  std::string key;
+};
+const TlsFiles& test_tls_files();
+
+// Runs a program (looked up in PATH) to completion; its exit code, or 128 + signal (SIGKILL after
+// `timeout`). Its stdout and stderr go to `output`.
+int run_command(const std::vector<std::string>& argv, std::string* output = nullptr,
+                Ms timeout = 60s);
+
 // --- HTTP ----------------------------------------------------------------------------------------
 
 struct HttpReply {
@@ -64,10 +87,11 @@ struct HttpReply {
 
 HttpReply http_request(unsigned short port, const std::string& method, const std::string& target,
                        const std::string& body = "", const std::string& bearer = "",
-                       Ms timeout = kWait);
-HttpReply http_get(unsigned short port, const std::string& target, const std::string& bearer = "");
+                       Ms timeout = kWait, Transport transport = Transport::plain);
+HttpReply http_get(unsigned short port, const std::string& target, const std::string& bearer = "",
+                   Transport transport = Transport::plain);
 HttpReply http_post(unsigned short port, const std::string& target, const Json& body,
-                    const std::string& bearer = "");
+                    const std::string& bearer = "", Transport transport = Transport::plain);
 
 // --- The server process --------------------------------------------------------------------------
 
@@ -77,6 +101,7 @@ class Server {
     Json world = Json();                 // seeded before the first start when not null
     std::vector<std::string> args = {};  // extra `returnsd serve` flags
     bool start = true;                   // start in the constructor
+    bool tls = false;                    // --tls-cert/--tls-key with test_tls_files()
   };
 
   Server() : Server(Options{}) {}
@@ -92,6 +117,7 @@ class Server {
   bool running() const { return pid_ > 0; }
 
   unsigned short port() const { return port_; }
+  Transport transport() const { return options_.tls ? Transport::tls : Transport::plain; }
   const std::string& dir() const { return dir_; }
   std::string db_path() const { return dir_ + "/returns.db"; }
   std::string secret_path() const { return dir_ + "/secret"; }
@@ -111,7 +137,8 @@ class Server {
   }
 
   // Runs `returnsd <args…>` to completion; returns its exit code, its output in `output`.
-  static int run_tool(const std::vector<std::string>& args, std::string* output = nullptr);
+  static int run_tool(const std::vector<std::string>& args, std::string* output = nullptr,
+                      Ms timeout = 60s);
 
  private:
   Options options_;
@@ -126,8 +153,10 @@ class Server {
 
 class WsClient {
  public:
-  // Connects and completes the upgrade of GET `target`; throws when either fails.
-  explicit WsClient(unsigned short port, const std::string& target = "/v1/sync");
+  // Connects (TLS handshake included) and completes the upgrade of GET `target`; throws when
+  // any step fails.
+  explicit WsClient(unsigned short port, const std::string& target = "/v1/sync",
+                    Transport transport = Transport::plain);
   ~WsClient();
   WsClient(const WsClient&) = delete;
   WsClient& operator=(const WsClient&) = delete;
@@ -162,8 +191,12 @@ class WsClient {
   bool run_until(const std::function<bool()>& done, Ms timeout);
   bool write(const std::string& data, bool binary);
 
+  using PlainWs = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+  using TlsWs = boost::beast::websocket::stream<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
+
   boost::asio::io_context ioc_;
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;  // Transport::tls only
+  std::variant<PlainWs, TlsWs> ws_;
   boost::beast::flat_buffer buffer_;
   std::deque<Json> inbox_;
   std::vector<std::string> transcript_;
@@ -176,7 +209,8 @@ class WsClient {
 // A sync-protocol client over WsClient: hello, seq numbering, ops and their results.
 class SyncClient {
  public:
-  SyncClient(unsigned short port, std::string token, std::string client_id);
+  SyncClient(unsigned short port, std::string token, std::string client_id,
+             Transport transport = Transport::plain);
 
   // Sends hello and reads until `synced` or an `error` (included). `last_seq` defaults to the
   // seq of the last op this client sent.

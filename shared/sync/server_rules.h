@@ -1,0 +1,57 @@
+// server_rules.h — the pure decisions of the server side of a sync session, shared by returnsd
+// (server/sync_session.cc, server/hub.cc) and the deterministic simulation (tests/sim), so both
+// answer hello, catch-up, live fan-out and op results by the same rules (docs/protocol.md §2, §5).
+// No I/O, no clock: callers pass the store's facts and the time.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sync/protocol.h"
+
+namespace returns::sync {
+
+// Events read per catch-up frame, and per live page.
+inline constexpr std::size_t kCatchUpBatch = 500;
+inline constexpr std::size_t kLivePage = 2000;
+
+// Whether a hello's (or a catch-up's) cursor must be answered with `reset`: beyond the head (the
+// server lost data or is another server) or older than the oldest event kept. Cursor 0 means
+// "from scratch" and never resets (a reset would loop).
+bool cursor_needs_reset(std::int64_t cursor, std::int64_t head, std::int64_t min_version);
+
+// A buyer's lead horizon: leads delivered before now − their return window are not sent unless
+// returned. `window_hours` is the buyer's policy window.
+Millis lead_horizon(int window_hours, Millis now);
+
+// One stored event with its parsed row, as catch-up and fan-out read it.
+struct StoredEvent {
+  std::int64_t version = 0;
+  std::string entity;
+  std::string entity_id;
+  std::string buyer_id;  // scope: empty = operators only
+  Json data;
+  bool deleted = false;
+};
+
+// The `changes` frame `principal` may see of `events` (from, to], or nothing when none is
+// visible (no frame is sent then).
+std::optional<std::string> changes_frame(const std::vector<StoredEvent>& events,
+                                         const Principal& principal, std::int64_t from,
+                                         std::int64_t to);
+
+// How the store answered one op, and the frame that carries the answer: a `result` (stored
+// answers, resends included), or a non-fatal SEQ_GAP `error` for an op that skipped ahead.
+struct OpAnswer {
+  std::int64_t seq = 0;
+  bool applied = false;
+  std::optional<ErrorCode> code;
+  std::string message;
+  std::int64_t version = 0;
+  bool duplicate = false;  // answered from a stored result
+};
+std::string answer_frame(const OpAnswer& answer);
+
+}  // namespace returns::sync
