@@ -3,34 +3,30 @@
 
 #include <boost/asio/post.hpp>
 
+#include "sync/server_rules.h"
+
 namespace returns::server {
 namespace {
 
-// Builds the changes frame one principal may see from `events`, or null when nothing is visible.
-Frame changes_frame(const std::vector<store::Event>& events, const std::vector<Json>& rows,
-                    const sync::Principal& principal, std::int64_t from, std::int64_t to) {
-  sync::Changes c;
-  c.from = from;
-  c.to = to;
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    const store::Event& e = events[i];
-    sync::EventView view{e.entity, e.entity_id, e.buyer_id, &rows[i], e.deleted};
-    if (auto row = sync::visible_row(view, principal)) {
-      c.items.push_back(sync::ChangeItem{e.version, e.entity, e.entity_id, std::move(*row)});
-    }
+// The events with their rows parsed once, for every audience of a page.
+std::vector<sync::StoredEvent> parse_rows(std::vector<store::Event>&& events) {
+  std::vector<sync::StoredEvent> out;
+  out.reserve(events.size());
+  for (store::Event& e : events) {
+    Result<Json> j = parse_json(e.data);
+    out.push_back(sync::StoredEvent{e.version, std::move(e.entity), std::move(e.entity_id),
+                                    std::move(e.buyer_id),
+                                    j.ok() ? std::move(j).value() : Json::object(), e.deleted});
   }
-  if (c.items.empty()) return nullptr;
-  return std::make_shared<const std::string>(sync::encode_changes(c));
+  return out;
 }
 
-std::vector<Json> parse_rows(const std::vector<store::Event>& events) {
-  std::vector<Json> rows;
-  rows.reserve(events.size());
-  for (const store::Event& e : events) {
-    Result<Json> j = parse_json(e.data);
-    rows.push_back(j.ok() ? std::move(j).value() : Json::object());
-  }
-  return rows;
+// The changes frame one principal may see (the rule lives in sync/server_rules.h), shared.
+Frame shared_changes_frame(const std::vector<sync::StoredEvent>& events,
+                           const sync::Principal& principal, std::int64_t from, std::int64_t to) {
+  std::optional<std::string> frame = sync::changes_frame(events, principal, from, to);
+  if (!frame) return nullptr;
+  return std::make_shared<const std::string>(std::move(*frame));
 }
 
 }  // namespace
@@ -63,27 +59,28 @@ void Hub::close_all() {
 Millis Hub::lead_horizon(store::Store& store, const std::string& buyer_id) const {
   const Buyer* b = store.view().find_buyer(buyer_id);
   const int window = b != nullptr ? b->policy.window_hours : default_policy().window_hours;
-  return clock_.now_ms() - window * kMillisPerHour;
+  return sync::lead_horizon(window, clock_.now_ms());
 }
 
 void Hub::on_commit(std::int64_t head) {
   if (head <= broadcast_head_) return;
   // Drain everything new in pages; each page is one broadcast.
   while (broadcast_head_ < head) {
-    std::vector<store::Event> events = store_.events_since(broadcast_head_, 2000);
+    const std::vector<sync::StoredEvent> events =
+        parse_rows(store_.events_since(broadcast_head_, sync::kLivePage));
     if (events.empty()) break;
-    const std::vector<Json> rows = parse_rows(events);
     auto b = std::make_shared<Broadcast>();
     b->from = broadcast_head_;
     b->to = events.back().version;
     sync::Principal op;
     op.role = Role::operator_;
-    b->operators = changes_frame(events, rows, op, b->from, b->to);
+    b->operators = shared_changes_frame(events, op, b->from, b->to);
     std::set<std::string> buyers;
     for (std::size_t i = 0; i < events.size(); ++i) {
       if (!events[i].buyer_id.empty()) buyers.insert(events[i].buyer_id);
       if (events[i].entity == "alert") {
-        b->alerts.push_back(std::make_shared<const std::string>(sync::encode_alert(rows[i])));
+        b->alerts.push_back(
+            std::make_shared<const std::string>(sync::encode_alert(events[i].data)));
       }
     }
     for (const std::string& buyer : buyers) {
@@ -91,7 +88,7 @@ void Hub::on_commit(std::int64_t head) {
       p.role = Role::buyer;
       p.buyer_id = buyer;
       p.lead_horizon = lead_horizon(store_, buyer);
-      if (Frame f = changes_frame(events, rows, p, b->from, b->to)) b->buyers[buyer] = f;
+      if (Frame f = shared_changes_frame(events, p, b->from, b->to)) b->buyers[buyer] = f;
     }
     broadcast_head_ = b->to;
     metrics_.head_version = broadcast_head_;
@@ -109,18 +106,16 @@ bool Hub::catch_up(sync::Principal principal, std::int64_t cursor,
                        done = std::move(done)](store::Store& store) mutable {
     CatchUp out;
     const std::int64_t head = store.head_version();
-    // Cursor 0 means "from scratch": whatever the log holds is the whole state (a compaction
-    // keeps the latest row of every entity), so it never resets — else a reset would loop.
-    if (cursor > head || (cursor != 0 && cursor < store.min_version())) {
+    if (sync::cursor_needs_reset(cursor, head, store.min_version())) {
       out.reset = true;
     } else {
       if (principal.role == Role::buyer)
         principal.lead_horizon = lead_horizon(store, principal.buyer_id);
-      std::vector<store::Event> events = store.events_since(cursor, kCatchUpBatch);
-      const std::vector<Json> rows = parse_rows(events);
+      const std::vector<sync::StoredEvent> events =
+          parse_rows(store.events_since(cursor, sync::kCatchUpBatch));
       out.to = events.empty() ? cursor : events.back().version;
-      out.frame = changes_frame(events, rows, principal, cursor, out.to);
-      out.done = events.size() < kCatchUpBatch || out.to >= head;
+      out.frame = shared_changes_frame(events, principal, cursor, out.to);
+      out.done = events.size() < sync::kCatchUpBatch || out.to >= head;
     }
     boost::asio::post(
         ioc_, [done = std::move(done), out = std::move(out)]() mutable { done(std::move(out)); });

@@ -76,7 +76,6 @@ class Hub {
   store::GroupWriter& writer() { return writer_; }
   const Clock& clock() const { return clock_; }
   Metrics& metrics() { return metrics_; }
-  static constexpr std::size_t kCatchUpBatch = 500;
 
  private:
   boost::asio::io_context& ioc_;

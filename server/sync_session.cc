@@ -5,6 +5,7 @@
 
 #include "server/log.h"
 #include "server/token.h"
+#include "sync/server_rules.h"
 
 namespace returns::server {
 
@@ -149,7 +150,7 @@ void SyncSession<Stream>::handle_hello(const sync::Hello& hello) {
         facts->bound_to = s.client_principal(client);
         facts->last_seq = s.last_seq(client);
         // Cursor 0 ("from scratch") is always good; see Hub::catch_up.
-        facts->cursor_ok = cursor <= s.head_version() && (cursor == 0 || cursor >= s.min_version());
+        facts->cursor_ok = !sync::cursor_needs_reset(cursor, s.head_version(), s.min_version());
       },
       [self = this->shared_from_this(), facts, cursor] {
         if (self->closed_) return;
@@ -268,17 +269,15 @@ void SyncSession<Stream>::handle_push(const sync::Push& push) {
             const store::OpResult& res = **result;
             if (res.code == ErrorCode::SEQ_GAP && !res.duplicate) {
               ++m.protocol_errors;
-              self->send_text(sync::encode_error(ErrorCode::SEQ_GAP, res.message, false));
-              return;
-            }
-            if (res.duplicate)
+            } else if (res.duplicate) {
               ++m.ops_duplicate;
-            else if (res.applied)
+            } else if (res.applied) {
               ++m.ops_applied;
-            else
+            } else {
               ++m.ops_refused;
-            sync::OpResultMessage msg{res.seq, res.applied, res.code, res.message, res.version};
-            self->send_text(sync::encode_result(msg));
+            }
+            self->send_text(sync::answer_frame(sync::OpAnswer{
+                res.seq, res.applied, res.code, res.message, res.version, res.duplicate}));
           });
         });
     if (!queued) {
