@@ -4,6 +4,9 @@
 #   make test          setup, build, then run the suites natively and as wasm under Node
 #   make asan          native build + tests with AddressSanitizer/UBSan
 #   make demo          build returnsd and run it with the demo data on 127.0.0.1:8080
+#   make wasm-package  build the Client Portal's wasm + JS/TS package into build/wasm/wasm/pkg
+#                      (what web-demo/ and other front ends load; docs/wasm.md)
+#   make wasm-bench    measure the package (size, start-up, preview latency) into BENCHMARKS.md
 #   make format        clang-format -i over the project's C++ sources
 #   make format-check  fail if any C++ source is not formatted
 #   make clean         remove build/ (make distclean also removes .cache/)
@@ -35,7 +38,7 @@ FIND_SOURCES = find $(SOURCE_DIRS) -type f \( -name '*.h' -o -name '*.hpp' -o -n
 	-o -name '*.cpp' \) -not -path '*/node_modules/*' -print0
 
 .PHONY: setup configure build test test-native test-wasm asan demo format format-check clean \
-	distclean
+	distclean wasm-package wasm-bench
 
 setup:
 	@bash toolchains/setup.sh
@@ -78,6 +81,16 @@ demo: setup
 	@mkdir -p var
 	exec build/native/server/returnsd serve --demo --listen $(DEMO_LISTEN) --db var/demo.db \
 	  --web-root web-demo --secret-file var/secret
+
+# The Client Portal package: returns_core.{mjs,wasm}, index.mjs (+ transport, persistence,
+# leader), index.d.ts and package.json, assembled in build/wasm/wasm/pkg.
+wasm-package: setup
+	$(CMAKE) --preset wasm $(WASM_CONFIGURE_ARGS)
+	$(CMAKE) --build --preset wasm -j$(JOBS) --target wasm_package
+	@echo "wasm-package: build/wasm/wasm/pkg"
+
+wasm-bench: wasm-package
+	node wasm/bench/bench.mjs --pkg build/wasm/wasm/pkg
 
 format:
 	@$(FIND_SOURCES) | xargs -0 -r $(CLANG_FORMAT) -i

@@ -27,6 +27,8 @@ PACKAGES=(
   libgtest-dev
   libbenchmark-dev
   clang-format
+  openssl:openssl
+  node-typescript:tsc
 )
 
 # SQLite amalgamation for the wasm build (SQLite 3.53.0, shipped inside better-sqlite3).

@@ -1,0 +1,716 @@
+// bindings.cc — the Client Portal's whole JavaScript boundary (SPEC §8): one embind class of thin
+// methods that take JSON text (and a JS number for the local clock) and return JSON text, over
+// the shared core, the sync engine (sync/engine.h) and the SQLite replica
+// (store/replica_sqlite.h). No rule lives here: every check is the core's or the engine's.
+//
+// Nothing throws across the boundary: every failure comes back as
+// {"error": {"code", "field", "message"}} with a code from docs/errors.md (docs/wasm.md).
+#include <emscripten/bind.h>
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/codec.h"
+#include "core/validation.h"
+#include "store/replica_sqlite.h"
+#include "sync/engine.h"
+
+namespace returns::wasm {
+namespace {
+
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+Json error_json(const Error& e) { return Json{{"error", to_json(e)}}; }
+std::string error_text(const Error& e) { return dump(error_json(e)); }
+std::string error_text(ErrorCode code, std::string field, std::string message) {
+  return error_text(make_error(code, std::move(field), std::move(message)));
+}
+
+// JS numbers carry times: whole milliseconds, 0 … kMaxMillis.
+Result<Millis> millis_of(double t, const char* field) {
+  if (!std::isfinite(t) || t < 0 || t > static_cast<double>(kMaxMillis) || std::floor(t) != t) {
+    return make_error(ErrorCode::INVALID_TIME, field,
+                      std::string("Field ") + field + " must be a whole number of milliseconds.");
+  }
+  return static_cast<Millis>(t);
+}
+
+Result<Json> parse_object(const std::string& text, const char* what) {
+  Result<Json> j = parse_json(text);
+  if (!j.ok()) return j.error();
+  if (!j->is_object()) {
+    return make_error(ErrorCode::BAD_TYPE, "", std::string("A ") + what + " is a JSON object.");
+  }
+  return j;
+}
+
+// Reads an optional string member; BAD_TYPE when present with another type.
+Status read_string(const Json& obj, const char* key, std::string* out) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return Status::Ok();
+  if (!it->is_string()) {
+    return make_error(ErrorCode::BAD_TYPE, key, std::string("Field ") + key + " must be a string.");
+  }
+  *out = it->get<std::string>();
+  return Status::Ok();
+}
+
+// A string member, or "" when absent or of another type (nlohmann's value() would throw).
+std::string string_field(const Json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+Json parsed_or_text(const std::string& text) {
+  Json j = Json::parse(text, nullptr, false);
+  return j.is_discarded() ? Json(text) : j;
+}
+
+Json draft_json(const sync::DraftRecord& d) {
+  Json j{{"return_id", d.return_id},
+         {"draft", parsed_or_text(d.data)},
+         {"status", std::string(sync::to_string(d.status))},
+         {"seq", d.seq},
+         {"updated_at", d.updated_at}};
+  if (!d.refusal.empty()) {
+    j["refusal"] = d.refusal;
+    j["refusal_message"] = d.refusal_message;
+  }
+  return j;
+}
+
+Json notice_json(const sync::Notice& n) {
+  Json j{{"kind", std::string(sync::to_string(n.kind))}};
+  switch (n.kind) {
+    case sync::Notice::Kind::op_result:
+      j["seq"] = n.seq;
+      j["op"] = n.op;
+      if (!n.return_id.empty()) j["return_id"] = n.return_id;
+      j["applied"] = n.applied;
+      j["code"] = n.code ? Json(std::string(to_string(*n.code))) : Json(nullptr);
+      j["message"] = n.message;
+      j["version"] = n.version;
+      break;
+    case sync::Notice::Kind::error:
+      j["code"] = n.code ? Json(std::string(to_string(*n.code))) : Json(nullptr);
+      j["message"] = n.message;
+      j["fatal"] = n.fatal;
+      break;
+    case sync::Notice::Kind::alert:
+      j["alert"] = n.alert;
+      break;
+    case sync::Notice::Kind::reset:
+    case sync::Notice::Kind::synced:
+      if (!n.message.empty()) j["message"] = n.message;
+      break;
+  }
+  return j;
+}
+
+Json principal_json(const sync::Principal& p) {
+  Json j{{"role", std::string(to_string(p.role))}, {"subject", p.subject}};
+  if (!p.buyer_id.empty()) j["buyer_id"] = p.buyer_id;
+  return j;
+}
+
+Json seq_json(const Result<std::int64_t>& r) {
+  if (!r.ok()) return error_json(r.error());
+  return Json{{"ok", true}, {"seq", *r}};
+}
+
+// --- Lead index (a workaround, see docs/wasm.md "Performance") ----------------------------------
+//
+// The engine's view answers trailing_counts and delivered_before by reading and parsing every
+// lead of the buyer on each call: ~20 µs per lead, so ~1 s per preview at 50 000 leads. Until the
+// engine indexes them, the binding keeps an index of the view's lead rows and answers those two
+// questions from it with the engine view's exact semantics (sync/engine.cc OverlayView); every
+// other question goes to the engine's view unchanged. The index is rebuilt whenever anything
+// may have changed the view (any call into the engine that writes or applies a frame), and on
+// every call while an op that can change a lead's status (submit, accept, reopen) is pending,
+// because the optimistic outcome of such an op depends on the clock.
+using LeadOverrides = std::map<std::string, std::optional<Json>>;
+
+class LeadIndex {
+ public:
+  // Indexes the replica's lead rows (the server's rows, without pending ops).
+  void build(const sync::Replica& replica) {
+    buyers_.clear();
+    by_id_.clear();
+    for (const sync::ReplicaRow& r : replica.rows("lead")) {
+      Result<Json> j = parse_json(r.data);
+      if (!j.ok() || !j->is_object()) continue;
+      if (auto del = j->find("deleted"); del != j->end() && del->is_boolean() && del->get<bool>()) {
+        continue;
+      }
+      put(*j);
+    }
+  }
+
+  // Inserts or replaces one lead row.
+  void put(const Json& l) {
+    if (!l.is_object()) return;
+    const std::string id = string_of(l, "id");
+    remove(id);
+    Entry e{string_of(l, "buyer_id"), millis_or_zero(l, "delivered_at"),
+            string_of(l, "status") == "RETURNED", string_of(l, "contact_hash")};
+    PerBuyer& b = buyers_[e.buyer_id];
+    RateCounts& c = b.by_day[utc_day(e.delivered_at)];
+    ++c.accepted;
+    if (e.returned) ++c.returned;
+    b.by_hash[e.contact_hash].emplace_back(e.delivered_at, id);
+    by_id_.emplace(id, std::move(e));
+  }
+
+  void remove(const std::string& id) {
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) return;
+    const Entry& e = it->second;
+    PerBuyer& b = buyers_[e.buyer_id];
+    RateCounts& c = b.by_day[utc_day(e.delivered_at)];
+    --c.accepted;
+    if (e.returned) --c.returned;
+    auto& same_hash = b.by_hash[e.contact_hash];
+    std::erase_if(same_hash, [&](const auto& p) { return p.second == id; });
+    by_id_.erase(it);
+  }
+
+  // Both questions take `overrides`: leads whose optimistic row (pending ops applied) differs
+  // from the indexed server row — id → that row, or nothing when the lead is absent there.
+  RateCounts trailing_counts(const std::string& buyer_id, Millis now, int days,
+                             const LeadOverrides& overrides) const {
+    RateCounts c;
+    const std::int64_t last = utc_day(now);
+    const std::int64_t first = last - days + 1;
+    auto in_range = [&](Millis at) { return utc_day(at) >= first && utc_day(at) <= last; };
+    if (auto b = buyers_.find(buyer_id); b != buyers_.end()) {
+      for (auto it = b->second.by_day.lower_bound(first);
+           it != b->second.by_day.end() && it->first <= last; ++it) {
+        c.accepted += it->second.accepted;
+        c.returned += it->second.returned;
+      }
+    }
+    for (const auto& [id, row] : overrides) {
+      if (auto e = by_id_.find(id); e != by_id_.end()) {
+        if (e->second.buyer_id == buyer_id && in_range(e->second.delivered_at)) {
+          --c.accepted;
+          if (e->second.returned) --c.returned;
+        }
+      }
+      if (row && string_of(*row, "buyer_id") == buyer_id &&
+          in_range(millis_or_zero(*row, "delivered_at"))) {
+        ++c.accepted;
+        if (string_of(*row, "status") == "RETURNED") ++c.returned;
+      }
+    }
+    return c;
+  }
+
+  bool delivered_before(const std::string& buyer_id, const std::string& contact_hash,
+                        const std::string& lead_id, Millis delivered_at,
+                        const LeadOverrides& overrides) const {
+    auto earlier = [&](Millis at, const std::string& id) {
+      return id != lead_id && (at < delivered_at || (at == delivered_at && id < lead_id));
+    };
+    if (auto b = buyers_.find(buyer_id); b != buyers_.end()) {
+      if (auto h = b->second.by_hash.find(contact_hash); h != b->second.by_hash.end()) {
+        for (const auto& [at, id] : h->second) {
+          if (overrides.count(id) == 0 && earlier(at, id)) return true;
+        }
+      }
+    }
+    for (const auto& [id, row] : overrides) {
+      if (row && string_of(*row, "buyer_id") == buyer_id &&
+          string_of(*row, "contact_hash") == contact_hash &&
+          earlier(millis_or_zero(*row, "delivered_at"), id)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  static std::string string_of(const Json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  }
+  static Millis millis_or_zero(const Json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_number_integer() ? it->get<Millis>() : 0;
+  }
+  struct Entry {
+    std::string buyer_id;
+    Millis delivered_at = 0;
+    bool returned = false;
+    std::string contact_hash;
+  };
+  struct PerBuyer {
+    std::map<std::int64_t, RateCounts> by_day;
+    std::unordered_map<std::string, std::vector<std::pair<Millis, std::string>>> by_hash;
+  };
+  std::unordered_map<std::string, PerBuyer> buyers_;
+  std::unordered_map<std::string, Entry> by_id_;
+};
+
+// The engine's view with the two lead scans answered by the index.
+class IndexedView final : public CaseView {
+ public:
+  IndexedView(const CaseView& base, const LeadIndex& index, const LeadOverrides& overrides)
+      : base_(base), index_(index), overrides_(overrides) {}
+  const Lead* find_lead(const std::string& id) const override { return base_.find_lead(id); }
+  const Campaign* find_campaign(const std::string& id) const override {
+    return base_.find_campaign(id);
+  }
+  const Buyer* find_buyer(const std::string& id) const override { return base_.find_buyer(id); }
+  const Supplier* find_supplier(const std::string& id) const override {
+    return base_.find_supplier(id);
+  }
+  const ReturnCase* find_return(const std::string& id) const override {
+    return base_.find_return(id);
+  }
+  std::vector<ReturnCase> returns_for_lead(const std::string& lead_id) const override {
+    return base_.returns_for_lead(lead_id);
+  }
+  std::vector<LedgerEntry> ledger_for_return(const std::string& return_id) const override {
+    return base_.ledger_for_return(return_id);
+  }
+  RateCounts trailing_counts(const std::string& buyer_id, Millis now, int days) const override {
+    return index_.trailing_counts(buyer_id, now, days, overrides_);
+  }
+  int auto_accepted_on_day(const std::string& buyer_id, const std::string& rule_id,
+                           std::int64_t day) const override {
+    return base_.auto_accepted_on_day(buyer_id, rule_id, day);
+  }
+  bool delivered_before(const std::string& buyer_id, const std::string& contact_hash,
+                        const std::string& lead_id, Millis delivered_at) const override {
+    return index_.delivered_before(buyer_id, contact_hash, lead_id, delivered_at, overrides_);
+  }
+
+ private:
+  const CaseView& base_;
+  const LeadIndex& index_;
+  const LeadOverrides& overrides_;
+};
+
+// One portal: the replica on its SQLite file, the sync engine over it, and who acts.
+class Portal {
+ public:
+  // {"db": path (":memory:" for none), "client_id": id, "token"?: string,
+  //  "actor"?: {role, subject, buyer_id}} — the actor acts until the server's welcome names the
+  // principal (offline from the first start, tests).
+  std::string open(const std::string& config_json) {
+    if (engine_) return error_text(ErrorCode::BAD_TRANSITION, "", "The portal is already open.");
+    Result<Json> j = parse_object(config_json, "configuration");
+    if (!j.ok()) return error_text(j.error());
+    for (auto it = j->begin(); it != j->end(); ++it) {
+      if (it.key() != "db" && it.key() != "client_id" && it.key() != "token" &&
+          it.key() != "actor") {
+        return error_text(ErrorCode::UNKNOWN_FIELD, it.key(), "Unknown field " + it.key() + ".");
+      }
+    }
+    std::string db = ":memory:";
+    sync::EngineConfig config;
+    for (Status st : {read_string(*j, "db", &db), read_string(*j, "client_id", &config.client_id),
+                      read_string(*j, "token", &config.token)}) {
+      if (!st.ok()) return error_text(st.error());
+    }
+    if (!is_valid_id(config.client_id)) {
+      return error_text(ErrorCode::INVALID_ID, "client_id",
+                        "Field client_id must be 1-64 characters of [A-Za-z0-9._:-].");
+    }
+    if (auto a = j->find("actor"); a != j->end()) {
+      Result<Actor> actor = decode_actor(*a);
+      if (!actor.ok()) {
+        Error e = actor.error();
+        e.field = "actor" + (e.field.empty() ? "" : "." + e.field);
+        return error_text(e);
+      }
+      actor_ = *actor;
+    }
+    // No WAL in the browser: IDBFS has no shared memory (TOOLCHAIN.md).
+    auto replica = store::SqliteReplica::open(db, /*wal=*/false);
+    if (!replica.ok()) return error_text(replica.error());
+    replica_ = std::move(replica).value();
+    config_ = config;
+    engine_ = std::make_unique<sync::Engine>(*replica_, std::move(config));
+    changed();
+    return dump(status_json());
+  }
+
+  // Closes the database (the JS side flushes storage afterwards). Safe to call twice.
+  std::string close() {
+    engine_.reset();
+    changed();
+    replica_.reset();
+    return dump(Json{{"ok", true}});
+  }
+
+  std::string set_actor(const std::string& actor_json) {
+    Result<Json> j = parse_object(actor_json, "actor");
+    if (!j.ok()) return error_text(j.error());
+    Result<Actor> a = decode_actor(*j);
+    if (!a.ok()) return error_text(a.error());
+    actor_ = *a;
+    return dump(Json{{"ok", true}, {"actor", to_json(*actor_)}});
+  }
+
+  std::string set_token(const std::string& token) {
+    if (!engine_) return closed();
+    engine_->set_token(token);
+    config_.token = token;
+    return dump(Json{{"ok", true}});
+  }
+
+  std::string status(double) {
+    if (!engine_) return closed();
+    return dump(status_json());
+  }
+
+  // --- Transport events ---------------------------------------------------------------------
+
+  std::string connected(double now) {
+    if (!engine_) return closed();
+    Result<Millis> t = millis_of(now, "now");
+    if (!t.ok()) return error_text(t.error());
+    return dump(Json{{"ok", true}, {"frame", engine_->on_connected(*t)}});
+  }
+
+  std::string frame(const std::string& text, double now) {
+    if (!engine_) return closed();
+    Result<Millis> t = millis_of(now, "now");
+    if (!t.ok()) return error_text(t.error());
+    const std::int64_t cursor_before = engine_->cursor();
+    Status st = engine_->on_frame(text, *t);
+    if (!st.ok()) return error_text(st.error());
+    note_frame(text, cursor_before);
+    return dump(Json{{"ok", true}});
+  }
+
+  std::string disconnected() {
+    if (!engine_) return closed();
+    engine_->on_disconnected();
+    return dump(Json{{"ok", true}});
+  }
+
+  std::string tick(double now) {
+    if (!engine_) return closed();
+    Result<Millis> t = millis_of(now, "now");
+    if (!t.ok()) return error_text(t.error());
+    engine_->tick(*t);
+    return dump(Json{{"ok", true}});
+  }
+
+  std::string next_wakeup() {
+    if (!engine_) return closed();
+    std::optional<Millis> at = engine_->next_wakeup();
+    return dump(Json{{"at", at ? Json(*at) : Json(nullptr)}});
+  }
+
+  std::string take_outgoing() {
+    if (!engine_) return closed();
+    return dump(Json(engine_->take_outgoing()));
+  }
+
+  std::string take_notices() {
+    if (!engine_) return closed();
+    Json out = Json::array();
+    for (const sync::Notice& n : engine_->take_notices()) out.push_back(notice_json(n));
+    return dump(out);
+  }
+
+  // --- Drafts and ops -------------------------------------------------------------------------
+
+  std::string validate(const std::string& draft, double now) { return check(draft, now, false); }
+  std::string preview(const std::string& draft, double now) { return check(draft, now, true); }
+
+  std::string save_draft(const std::string& draft_text, double now) {
+    if (!engine_) return closed();
+    Result<Millis> t = millis_of(now, "now");
+    if (!t.ok()) return error_text(t.error());
+    Result<Json> j = parse_object(draft_text, "draft");
+    if (!j.ok()) return error_text(j.error());
+    Result<DraftInput> d = decode_draft(*j);
+    if (!d.ok()) return error_text(d.error());
+    return dump(seq_json(engine_->save_draft(*d, *t)));
+  }
+
+  std::string discard_draft(const std::string& return_id, double now) {
+    if (!engine_) return closed();
+    Result<Millis> t = millis_of(now, "now");
+    if (!t.ok()) return error_text(t.error());
+    return dump(seq_json(engine_->discard_draft(return_id, *t)));
+  }
+
+  std::string submit(const std::string& return_id, double now) {
+    if (!engine_) return closed();
+    Result<Millis> t = millis_of(now, "now");
+    if (!t.ok()) return error_text(t.error());
+    return dump(seq_json(engine_->submit(return_id, *t)));
+  }
+
+  std::string enqueue(const std::string& op, const std::string& args_text, double now) {
+    if (!engine_) return closed();
+    Result<Millis> t = millis_of(now, "now");
+    if (!t.ok()) return error_text(t.error());
+    Result<Json> args = parse_object(args_text, "op's args");
+    if (!args.ok()) return error_text(args.error());
+    return dump(seq_json(engine_->enqueue(op, *args, *t)));
+  }
+
+  // --- Reads ----------------------------------------------------------------------------------
+
+  std::string drafts() {
+    if (!engine_) return closed();
+    Json out = Json::array();
+    for (const sync::DraftRecord& d : engine_->drafts()) out.push_back(draft_json(d));
+    return dump(out);
+  }
+
+  std::string outbox() {
+    if (!engine_) return closed();
+    Json out = Json::array();
+    for (const sync::OutboxEntry& e : engine_->outbox()) {
+      out.push_back(Json{{"seq", e.seq},
+                         {"op", e.op},
+                         {"args", parsed_or_text(e.args)},
+                         {"client_time", e.client_time}});
+    }
+    return dump(out);
+  }
+
+  std::string pending(double now) {
+    if (!engine_) return closed();
+    Result<Millis> t = millis_of(now, "now");
+    if (!t.ok()) return error_text(t.error());
+    Json out = Json::array();
+    for (const sync::PendingOp& p : engine_->pending(*t)) {
+      Json j{{"seq", p.seq}, {"op", p.op}, {"args", p.args}, {"answered", p.answered}};
+      if (p.predicted_refusal) j["predicted_refusal"] = to_json(*p.predicted_refusal);
+      out.push_back(std::move(j));
+    }
+    return dump(out);
+  }
+
+  // One row of the optimistic view ({"row": data} or {"row": null}).
+  std::string row(const std::string& entity, const std::string& id, double now) {
+    if (!engine_) return closed();
+    Result<Millis> t = millis_of(now, "now");
+    if (!t.ok()) return error_text(t.error());
+    std::optional<Json> r = engine_->row(entity, id, *t);
+    return dump(Json{{"row", r ? *r : Json(nullptr)}});
+  }
+
+  std::string rows(const std::string& entity, double now) {
+    if (!engine_) return closed();
+    Result<Millis> t = millis_of(now, "now");
+    if (!t.ok()) return error_text(t.error());
+    return dump(Json(engine_->rows(entity, *t)));
+  }
+
+  // Writes rows straight into the replica, as if a `changes` frame had carried them: {buyers,
+  // suppliers, campaigns, leads, returns, ledger, messages}, each an array of rows. For tests,
+  // benchmarks and demos that have no server; the cursor is not moved.
+  std::string load_rows(const std::string& world_text) {
+    if (!engine_) return closed();
+    Result<Json> j = parse_object(world_text, "world");
+    if (!j.ok()) return error_text(j.error());
+    static const std::pair<const char*, const char*> kEntities[] = {
+        {"buyers", "buyer"},    {"suppliers", "supplier"}, {"campaigns", "campaign"},
+        {"leads", "lead"},      {"returns", "return"},     {"ledger", "ledger"},
+        {"messages", "message"}};
+    sync::WriteBatch batch;
+    for (auto it = j->begin(); it != j->end(); ++it) {
+      const char* entity = nullptr;
+      for (const auto& [key, name] : kEntities) {
+        if (it.key() == key) entity = name;
+      }
+      if (entity == nullptr) {
+        return error_text(ErrorCode::UNKNOWN_FIELD, it.key(),
+                          "Unknown world key " + it.key() + ".");
+      }
+      if (!it->is_array()) {
+        return error_text(ErrorCode::BAD_TYPE, it.key(),
+                          "Field " + it.key() + " must be an array.");
+      }
+      for (std::size_t i = 0; i < it->size(); ++i) {
+        const Json& data = (*it)[i];
+        auto id = data.is_object() ? data.find("id") : data.end();
+        if (!data.is_object() || id == data.end() || !id->is_string()) {
+          return error_text(ErrorCode::MISSING_FIELD, it.key() + "[" + std::to_string(i) + "].id",
+                            "Every row needs a string id.");
+        }
+        batch.rows.push_back(sync::RowWrite{entity, id->get<std::string>(),
+                                            sync::replica_ref(entity, data), dump(data)});
+      }
+    }
+    std::size_t n = batch.rows.size();
+    Status st = replica_->write(batch);
+    if (!st.ok()) return error_text(st.error());
+    // The engine caches its optimistic view of the replica: start a fresh one over the new rows.
+    engine_ = std::make_unique<sync::Engine>(*replica_, config_);
+    changed();
+    return dump(Json{{"ok", true}, {"rows", n}});
+  }
+
+ private:
+  static std::string closed() {
+    return error_text(ErrorCode::BAD_TRANSITION, "", "The portal is not open.");
+  }
+
+  // The principal the server named, else the configured actor.
+  std::optional<Actor> actor() const {
+    if (engine_ && engine_->principal()) return engine_->principal()->actor();
+    return actor_;
+  }
+
+  Json status_json() const {
+    Json j{{"ok", true},
+           {"phase", std::string(sync::to_string(engine_->phase()))},
+           {"client_id", engine_->client_id()},
+           {"cursor", engine_->cursor()},
+           {"next_seq", engine_->next_seq()},
+           {"outbox", engine_->outbox().size()},
+           {"rows", replica_->row_count()}};
+    if (engine_->principal()) j["principal"] = principal_json(*engine_->principal());
+    if (std::optional<Actor> a = actor()) j["actor"] = to_json(*a);
+    return j;
+  }
+
+  std::string check(const std::string& draft_text, double now, bool with_preview) {
+    if (!engine_) return closed();
+    std::optional<Actor> who = actor();
+    if (!who) {
+      return error_text(ErrorCode::UNAUTHORIZED, "actor",
+                        "Nobody is signed in yet: connect once, or open with an actor.");
+    }
+    Result<Millis> t = millis_of(now, "now");
+    if (!t.ok()) return error_text(t.error());
+    Result<Json> j = parse_object(draft_text, "draft");
+    if (!j.ok()) return error_text(j.error());
+    Result<DraftInput> d = decode_draft(*j);
+    if (!d.ok()) return error_text(d.error());
+    const CaseView& base = engine_->view(*t);
+    const LeadOverrides overrides = lead_overrides(*t);
+    const IndexedView view(base, lead_index(), overrides);
+    const Millis server_now = engine_->server_now(*t);
+    if (with_preview) return dump(to_json(preview_draft(*who, *d, view, server_now)));
+    return dump(to_json(validate_draft(*who, *d, view, server_now)));
+  }
+
+  // The index of the replica's leads, rebuilt when they may have changed other than through
+  // the lead items note_frame applies in place.
+  const LeadIndex& lead_index() {
+    if (!index_built_ || index_generation_ != generation_) {
+      index_.build(*replica_);
+      index_built_ = true;
+      index_generation_ = generation_;
+    }
+    return index_;
+  }
+
+  // The leads pending ops may have changed in the engine's optimistic view (a submit the policy
+  // would auto-accept returns its lead): their optimistic rows, which override the index.
+  LeadOverrides lead_overrides(Millis now) {
+    LeadOverrides out;
+    for (const sync::PendingOp& p : engine_->pending(now)) {
+      if (p.op == "save_draft" || p.op == "discard_draft" || p.op == "post_message") continue;
+      std::vector<std::string> ids;
+      if (p.args.is_object()) {
+        if (std::string id = string_field(p.args, "lead_id"); !id.empty()) ids.push_back(id);
+        if (std::string rid = string_field(p.args, "return_id"); !rid.empty()) {
+          if (std::optional<Json> r = engine_->row("return", rid, now)) {
+            ids.push_back(string_field(*r, "lead_id"));
+          }
+          if (std::optional<std::string> r = replica_->row("return", rid)) {
+            Result<Json> j = parse_json(*r);
+            if (j.ok() && j->is_object()) ids.push_back(string_field(*j, "lead_id"));
+          }
+        }
+      }
+      for (const std::string& id : ids) {
+        if (!id.empty() && out.count(id) == 0) out.emplace(id, engine_->row("lead", id, now));
+      }
+    }
+    return out;
+  }
+
+  // Anything that may change the replica's leads bumps the generation (a full rebuild of the
+  // index on the next question). Local ops never do: they change the optimistic view only, which
+  // lead_overrides() covers.
+  void changed() { ++generation_; }
+
+  // After the engine applied a server frame: lead items of a `changes` frame update the index in
+  // place (only those the engine applied: v above the cursor it had, in order); `reset` drops it.
+  void note_frame(const std::string& text, std::int64_t cursor_before) {
+    Result<Json> j = parse_json(text);
+    if (!j.ok() || !j->is_object()) return;
+    const std::string type = string_field(*j, "type");
+    if (type == "reset") changed();
+    if (type != "changes" || !index_built_ || index_generation_ != generation_) return;
+    if (engine_->cursor() == cursor_before) return;  // nothing applied
+    auto items = j->find("items");
+    if (items == j->end() || !items->is_array()) return changed();
+    for (const Json& item : *items) {
+      if (!item.is_object() || string_field(item, "entity") != "lead") continue;
+      auto v = item.find("v");
+      if (v == item.end() || !v->is_number_integer() || v->get<std::int64_t>() <= cursor_before) {
+        continue;
+      }
+      auto data = item.find("data");
+      if (data == item.end() || !data->is_object()) return changed();
+      if (auto del = data->find("deleted");
+          del != data->end() && del->is_boolean() && del->get<bool>()) {
+        index_.remove(string_field(item, "id"));
+      } else {
+        index_.put(*data);
+      }
+    }
+  }
+
+  std::optional<Actor> actor_;
+  LeadIndex index_;
+  bool index_built_ = false;
+  std::uint64_t generation_ = 0;
+  std::uint64_t index_generation_ = 0;
+  sync::EngineConfig config_;
+  std::unique_ptr<store::SqliteReplica> replica_;
+  std::unique_ptr<sync::Engine> engine_;  // declared after the replica: destroyed first
+};
+
+}  // namespace
+}  // namespace returns::wasm
+
+EMSCRIPTEN_BINDINGS(returns_portal) {
+  using returns::wasm::Portal;
+  emscripten::class_<Portal>("Portal")
+      .constructor<>()
+      .function("open", &Portal::open)
+      .function("close", &Portal::close)
+      .function("setActor", &Portal::set_actor)
+      .function("setToken", &Portal::set_token)
+      .function("status", &Portal::status)
+      .function("connected", &Portal::connected)
+      .function("frame", &Portal::frame)
+      .function("disconnected", &Portal::disconnected)
+      .function("tick", &Portal::tick)
+      .function("nextWakeup", &Portal::next_wakeup)
+      .function("takeOutgoing", &Portal::take_outgoing)
+      .function("takeNotices", &Portal::take_notices)
+      .function("validate", &Portal::validate)
+      .function("preview", &Portal::preview)
+      .function("saveDraft", &Portal::save_draft)
+      .function("discardDraft", &Portal::discard_draft)
+      .function("submit", &Portal::submit)
+      .function("enqueue", &Portal::enqueue)
+      .function("drafts", &Portal::drafts)
+      .function("outbox", &Portal::outbox)
+      .function("pending", &Portal::pending)
+      .function("row", &Portal::row)
+      .function("rows", &Portal::rows)
+      .function("loadRows", &Portal::load_rows);
+}

@@ -1,0 +1,298 @@
+// index.d.ts — types of @lead-returns/portal (docs/wasm.md). Every call answers either its
+// result or an ErrorResult; nothing throws across the wasm boundary. Row shapes are the core
+// codecs of docs/domain.md "JSON shapes"; error codes are docs/errors.md.
+
+// --- Scalars ------------------------------------------------------------------------------------
+
+/** UTC milliseconds since the epoch. */
+export type Millis = number;
+/** Integer cents. */
+export type Cents = number;
+/** 1–64 characters of [A-Za-z0-9._:-]. */
+export type Id = string;
+
+export type Reason =
+  | 'bad_contact' | 'wrong_vertical' | 'duplicate' | 'tcpa_risk' | 'out_of_service_area' | 'other';
+export type ReturnState = 'draft' | 'pending' | 'discussion' | 'accepted' | 'rejected' | 'withdrawn';
+export type Role = 'buyer' | 'operator';
+export type OpName =
+  | 'save_draft' | 'discard_draft' | 'submit_return' | 'withdraw_return' | 'post_message'
+  | 'accept_return' | 'reject_return' | 'reopen_return' | 'set_policy';
+
+export type ErrorCode =
+  | 'BAD_JSON' | 'BAD_TYPE' | 'MISSING_FIELD' | 'UNKNOWN_FIELD' | 'INVALID_ID' | 'INVALID_ENUM'
+  | 'INVALID_REASON' | 'INVALID_AMOUNT' | 'INVALID_TIME' | 'INVALID_TEXT' | 'TEXT_TOO_LONG'
+  | 'INVALID_POLICY' | 'LEAD_NOT_FOUND' | 'RETURN_NOT_FOUND' | 'BUYER_NOT_FOUND'
+  | 'SUPPLIER_NOT_FOUND' | 'CAMPAIGN_NOT_FOUND' | 'NOT_YOUR_LEAD' | 'ALREADY_RETURNED'
+  | 'RETURN_OPEN' | 'WINDOW_CLOSED' | 'TOO_EARLY' | 'REASON_REQUIRED' | 'NOTE_REQUIRED'
+  | 'BAD_TRANSITION' | 'CREDIT_OUT_OF_RANGE' | 'FORBIDDEN' | 'DUPLICATE_ID' | 'LEAD_CONFLICT'
+  | 'UNAUTHORIZED' | 'TOKEN_EXPIRED' | 'HELLO_REQUIRED' | 'UNSUPPORTED_PROTO' | 'UNKNOWN_OP'
+  | 'SEQ_GAP' | 'RATE_LIMITED' | 'FRAME_TOO_LARGE' | 'INTERNAL';
+
+/** A typed error: `field` names the offending input field ('' when not about one). */
+export interface ErrorBody { code: ErrorCode; field: string; message: string; }
+export interface ErrorResult { error: ErrorBody; }
+/** Every call answers T or an ErrorResult. */
+export type Answer<T> = T | ErrorResult;
+export declare function isError(x: unknown): x is ErrorResult;
+
+// --- Inputs -------------------------------------------------------------------------------------
+
+export interface Actor { role: Role; subject: string; buyer_id?: Id; }
+
+/** A draft as the buyer types it. `note` is required (10–2000 chars) for `other`. */
+export interface DraftInput { return_id: Id; lead_id: Id; reason?: Reason; note?: string; }
+
+// --- Validation and preview (core/validation.h) -------------------------------------------------
+
+export interface FieldIssue { field: 'lead_id' | 'reason' | 'note' | 'return_id' | ''; code: ErrorCode; message: string; }
+export interface Warning { code: 'evidence_contradicts' | 'window_closing' | 'manual_review' | string; message: string; }
+export interface Validation { ok: boolean; errors: FieldIssue[]; warnings: Warning[]; }
+
+export interface Evidence {
+  reason: Reason;
+  verdict: 'supports' | 'warns' | 'cannot_verify' | 'none';
+  code: string;
+  sentence: string;
+  routing_alert: boolean;
+}
+export interface PolicyCheck { check: string; passed: boolean; sentence: string; }
+export interface PolicyEvaluation {
+  decision: 'auto_accept' | 'manual_review' | 'refused';
+  rule: string;
+  refusal?: 'WINDOW_CLOSED' | 'TOO_EARLY';
+  /** delivered_at + window: submissions at or after it are refused. */
+  deadline: Millis;
+  checks: PolicyCheck[];
+  /** One human sentence per check, in evaluation order. */
+  explanation: string[];
+}
+export interface Preview {
+  validation: Validation;
+  /** When the lead and the reason are known. */
+  evidence?: Evidence;
+  /** When the lead is known. */
+  evaluation?: PolicyEvaluation;
+}
+
+// --- Rows (docs/domain.md "JSON shapes"; buyers never see supplier ids or costs) -----------------
+
+export interface Lead {
+  id: Id; buyer_id: Id; campaign_id: Id; vertical: string; state: string; zip?: string;
+  contact_hash: string; tcpa_flag?: boolean; price_cents: Cents; delivered_at: Millis;
+  status: 'ACCEPTED' | 'RETURNED';
+  supplier_id?: Id; cost_cents?: Cents;  // operators only
+}
+export interface Decision {
+  by: string; at: Millis; note?: string; credit_cents: Cents; charged_back?: boolean;
+  chargeback_cents?: Cents;
+}
+export interface ReturnRow {
+  id: Id; lead_id: Id; buyer_id: Id; reason?: Reason; note?: string; state: ReturnState;
+  drafted_at?: Millis; submitted_at?: Millis; updated_at?: Millis; decision?: Decision;
+  refusal?: ErrorCode; refusal_message?: string; accept_count?: number;
+}
+export interface MessageRow { id: Id; return_id: Id; author_role: Role; author: string; body: string; at: Millis; }
+export type Entity = 'buyer' | 'supplier' | 'campaign' | 'lead' | 'return' | 'message' | 'ledger' | 'alert';
+/** Any row; see docs/domain.md for the entities not spelled out here. */
+export type Row = Lead | ReturnRow | MessageRow | Record<string, unknown>;
+
+// --- Drafts, outbox, sync -----------------------------------------------------------------------
+
+export interface DraftRecord {
+  return_id: Id;
+  draft: DraftInput & { drafted_at: Millis };
+  /** saved: a save_draft op carries it; submitting: a submit is in the outbox; refused: see refusal. */
+  status: 'saved' | 'submitting' | 'refused';
+  refusal?: ErrorCode;
+  refusal_message?: string;
+  seq: number;
+  updated_at: Millis;
+}
+export interface OutboxEntry { seq: number; op: OpName; args: Record<string, unknown>; client_time: Millis; }
+export interface PendingOp {
+  seq: number; op: OpName; args: Record<string, unknown>; answered: boolean;
+  /** The core refuses it on the local state (a prediction; the server decides). */
+  predicted_refusal?: ErrorBody;
+}
+export interface Principal { role: Role; subject: string; buyer_id?: Id; }
+export interface Status {
+  ok: true;
+  phase: 'disconnected' | 'hello_sent' | 'catching_up' | 'live' | 'stopped';
+  client_id: Id;
+  cursor: number;
+  next_seq: number;
+  outbox: number;
+  rows: number;
+  principal?: Principal;
+  actor?: Actor;
+}
+export interface Ok { ok: true; }
+export interface SeqResult { ok: true; seq: number; }
+
+/** Notices from the engine, delivered as events. */
+export interface ResultNotice {
+  kind: 'op_result'; seq: number; op: OpName; return_id?: Id; applied: boolean;
+  code: ErrorCode | null; message: string; version: number;
+}
+export interface ErrorNotice { kind: 'error'; code: ErrorCode | null; message: string; fatal: boolean; local?: boolean; }
+export interface AlertNotice { kind: 'alert'; alert: Record<string, unknown>; }
+export interface ResetNotice { kind: 'reset'; message?: string; }
+export interface SyncedNotice { kind: 'synced'; message?: string; }
+export interface PortalEvents {
+  result: ResultNotice;
+  error: ErrorNotice;
+  alert: AlertNotice;
+  reset: ResetNotice;
+  synced: SyncedNotice;
+  change: { source: string };
+  status: { connected: boolean; stopped?: boolean; code?: number; reason?: string; wasOpen?: boolean };
+  role: { role: 'leader' | 'follower' };
+}
+
+// --- The portal ---------------------------------------------------------------------------------
+
+export interface PortalOptions {
+  /** Database name, one per signed-in buyer (1–64 chars of [A-Za-z0-9._:-]). */
+  name: string;
+  /** ws:// or wss://…/v1/sync; without it the portal is offline until connect(). */
+  url?: string;
+  token?: string;
+  /** Who validates and previews before the server's first welcome names the principal. */
+  actor?: Actor;
+  /** Stable per browser profile; default: generated once and stored beside the database. */
+  clientId?: Id;
+  storage?: 'auto' | 'idbfs' | 'nodefs' | 'memory';
+  /** Directory on disk for storage 'nodefs' (Node). */
+  nodeRoot?: string;
+  /** Folder inside the module's filesystem (default '/lead-returns'). */
+  dir?: string;
+  /** false: always lead (one tab, tests). Default: Web Locks when present. */
+  leader?: false | 'auto';
+  locks?: unknown;
+  BroadcastChannel?: unknown;
+  now?: () => Millis;
+  WebSocket?: unknown;
+  window?: EventTarget;
+  document?: EventTarget & { visibilityState?: string };
+  random?: () => number;
+  wasmBinary?: ArrayBuffer | Uint8Array;
+  locateFile?: (path: string, prefix: string) => string;
+  /** An instance from loadModule() to share between portals. */
+  module?: ReturnsModule;
+}
+
+export declare class ReturnsPortal {
+  readonly role: 'leader' | 'follower';
+  readonly clientId: Id;
+  constructor(options: PortalOptions);
+
+  /** Instant: from the local replica, on the estimated server clock. */
+  validate(draft: DraftInput | string): Answer<Validation>;
+  preview(draft: DraftInput | string): Answer<Preview>;
+  setActor(actor: Actor): Answer<Ok & { actor: Actor }>;
+  status(): Answer<Status>;
+
+  drafts(): Answer<DraftRecord[]>;
+  outbox(): Answer<OutboxEntry[]>;
+  pending(): Answer<PendingOp[]>;
+  row(entity: Entity, id: Id): Answer<{ row: Row | null }>;
+  rows(entity: Entity): Answer<Row[]>;
+  leads(): Answer<Lead[]>;
+  returns(): Answer<ReturnRow[]>;
+  lead(id: Id): Lead | null;
+
+  /** Resolve once the change is durable (IndexedDB synced); one replica transaction each. */
+  saveDraft(draft: DraftInput): Promise<Answer<SeqResult>>;
+  discardDraft(returnId: Id): Promise<Answer<SeqResult>>;
+  submit(returnId: Id): Promise<Answer<SeqResult>>;
+  enqueue(op: OpName, args: Record<string, unknown>): Promise<Answer<SeqResult>>;
+  /** Writes rows straight into the replica (tests, benchmarks, demos without a server). */
+  loadRows(world: Partial<Record<'buyers' | 'suppliers' | 'campaigns' | 'leads' | 'returns' | 'ledger' | 'messages', Row[]>>): Promise<Answer<Ok & { rows: number }>>;
+
+  connect(url: string, token?: string): Answer<Ok> | Promise<unknown>;
+  disconnect(): void;
+  on<K extends keyof PortalEvents>(event: K, listener: (payload: PortalEvents[K]) => void): () => void;
+  close(): Promise<void>;
+}
+
+export declare function createPortal(options: PortalOptions): Promise<ReturnsPortal>;
+export declare function newReturnId(): Id;
+
+// --- The raw module (one embind class; JSON text in and out) ------------------------------------
+
+/** Methods take JSON text and the local clock (ms) and return JSON text of the shapes above. */
+export interface RawPortal {
+  open(configJson: string): string;
+  close(): string;
+  setActor(actorJson: string): string;
+  setToken(token: string): string;
+  status(now: Millis): string;
+  connected(now: Millis): string;
+  frame(text: string, now: Millis): string;
+  disconnected(): string;
+  tick(now: Millis): string;
+  nextWakeup(): string;
+  takeOutgoing(): string;
+  takeNotices(): string;
+  validate(draftJson: string, now: Millis): string;
+  preview(draftJson: string, now: Millis): string;
+  saveDraft(draftJson: string, now: Millis): string;
+  discardDraft(returnId: string, now: Millis): string;
+  submit(returnId: string, now: Millis): string;
+  enqueue(op: string, argsJson: string, now: Millis): string;
+  drafts(): string;
+  outbox(): string;
+  pending(now: Millis): string;
+  row(entity: string, id: string, now: Millis): string;
+  rows(entity: string, now: Millis): string;
+  loadRows(worldJson: string): string;
+  delete(): void;
+}
+export interface ReturnsModule {
+  Portal: { new (): RawPortal };
+  FS: unknown;
+  IDBFS: unknown;
+  NODEFS: unknown;
+  HEAPU8: Uint8Array;
+}
+export declare function loadModule(options?: { wasmBinary?: ArrayBuffer | Uint8Array; locateFile?: (path: string, prefix: string) => string }): Promise<ReturnsModule>;
+
+// --- Building blocks ----------------------------------------------------------------------------
+
+export declare function backoffDelay(attempt: number, options?: { initialMs?: number; maxMs?: number; random?: () => number }): number;
+
+export declare class SocketTransport {
+  constructor(options: {
+    url: string;
+    handlers: { open?: () => void; frame?: (text: string) => void; closed?: (info: { code: number; reason: string; wasOpen?: boolean; stopped?: boolean }) => void };
+    WebSocket?: unknown; random?: () => number; now?: () => Millis;
+    setTimeout?: (fn: () => void, ms: number) => unknown; clearTimeout?: (id: unknown) => void;
+    window?: EventTarget | null; document?: (EventTarget & { visibilityState?: string }) | null;
+    pingEveryMs?: number; pongTimeoutMs?: number; initialMs?: number; maxMs?: number;
+  });
+  readonly delays: number[];
+  start(): void;
+  stop(): void;
+  send(text: string): boolean;
+  resetBackoff(): void;
+  reconnectNow(why?: string): void;
+}
+
+export declare class TabLeader {
+  constructor(options: { name: string; locks?: unknown; onLeader?: () => unknown });
+  readonly isLeader: boolean;
+  readonly leading: Promise<void>;
+  start(): Promise<boolean>;
+  stop(): void;
+}
+
+export declare class LeaderChannel {
+  constructor(options: { name: string; BroadcastChannel?: unknown; timeoutMs?: number });
+  serve(handler: (method: string, args: unknown[]) => unknown): void;
+  call(method: string, args: unknown[]): Promise<unknown>;
+  broadcast(event: unknown): void;
+  close(): void;
+}
+
+export declare function mountStorage(module: ReturnsModule, options?: { dir?: string; kind?: 'auto' | 'idbfs' | 'nodefs' | 'memory'; nodeRoot?: string }): Promise<{ kind: string; flush(): Promise<void>; flushNow(): Promise<void> }>;
