@@ -40,6 +40,12 @@ void Listener::do_accept() {
 
 void Listener::on_accept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket) {
   if (ec == boost::asio::error::operation_aborted || !acceptor_.is_open()) return;
+  // Small frames go out at once: with Nagle, a frame queued right after another (a result, then
+  // its changes) waited for the peer's delayed ACK, ~40 ms.
+  if (!ec) {
+    boost::beast::error_code ignored;
+    socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+  }
   if (!ec && tls_ != nullptr) {
     std::make_shared<HttpSession<TlsStream>>(TlsStream(PlainStream(std::move(socket)), *tls_), hub_,
                                              secret_, config_, limits_)

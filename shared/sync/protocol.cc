@@ -132,10 +132,14 @@ Result<ClientMessage> parse_push(const Json& j) {
 std::string framed(std::string_view type, const Json& body) {
   std::string out = "{\"type\":" + Json(type).dump();
   const std::string rest = body.dump(-1, ' ', false, Json::error_handler_t::replace);
-  if (rest.size() > 2)
-    out += "," + rest.substr(1);
-  else
+  if (rest.size() > 2) {
+    // Appended in two steps: `"," + rest.substr(1)` trips GCC 12's -Wrestrict false positive
+    // at -O3 (Release builds).
+    out += ',';
+    out.append(rest, 1);
+  } else {
     out += "}";
+  }
   return out;
 }
 
