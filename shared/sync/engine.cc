@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <set>
 #include <type_traits>
+#include <utility>
+
+#include "sync/lead_index.h"
 
 namespace returns::sync {
 namespace {
@@ -233,10 +236,13 @@ std::string_view to_string(Notice::Kind kind) {
 // --- The optimistic view -------------------------------------------------------------------------
 
 // The replica's rows with an overlay of rows written by pending ops. Decoded values are cached by
-// id until the overlay changes (CaseView pointers stay valid until then).
+// id until the overlay changes (CaseView pointers stay valid until then). The lead questions are
+// answered by the engine's lead index, with the overlay's lead rows replacing those they name.
+// A row that does not parse or decode reads as absent and is reported to the engine.
 class Engine::OverlayView final : public CaseView {
  public:
-  explicit OverlayView(const Replica& replica) : replica_(replica) {}
+  OverlayView(const Replica& replica, const LeadIndex& leads, Engine& engine)
+      : replica_(replica), lead_index_(leads), engine_(engine) {}
 
   std::optional<Json> json(std::string_view entity, std::string_view id) const {
     if (auto e = overlay_.find(std::string(entity)); e != overlay_.end()) {
@@ -245,7 +251,11 @@ class Engine::OverlayView final : public CaseView {
     std::optional<std::string> text = replica_.row(entity, id);
     if (!text) return std::nullopt;
     Result<Json> j = parse_json(*text);
-    if (!j.ok() || is_deleted_row(*j)) return std::nullopt;
+    if (!j.ok()) {
+      engine_.report_bad_row(entity, id, j.error());
+      return std::nullopt;
+    }
+    if (is_deleted_row(*j)) return std::nullopt;
     return std::move(j).value();
   }
 
@@ -284,7 +294,11 @@ class Engine::OverlayView final : public CaseView {
     std::vector<ReturnCase> out;
     for (const Json& j : by_ref("return", lead_id)) {
       Result<ReturnCase> r = decode_return(j);
-      if (r.ok()) out.push_back(std::move(r).value());
+      if (r.ok()) {
+        out.push_back(std::move(r).value());
+      } else {
+        engine_.report_bad_row("return", get_or<std::string>(j, "id", ""), r.error());
+      }
     }
     return out;
   }
@@ -292,21 +306,16 @@ class Engine::OverlayView final : public CaseView {
     std::vector<LedgerEntry> out;
     for (const Json& j : by_ref("ledger", return_id)) {
       Result<LedgerEntry> e = decode_ledger_entry(j);
-      if (e.ok()) out.push_back(std::move(e).value());
+      if (e.ok()) {
+        out.push_back(std::move(e).value());
+      } else {
+        engine_.report_bad_row("ledger", get_or<std::string>(j, "id", ""), e.error());
+      }
     }
     return out;
   }
   RateCounts trailing_counts(const std::string& buyer_id, Millis now, int days) const override {
-    RateCounts c;
-    const std::int64_t last = utc_day(now);
-    const std::int64_t first = last - days + 1;
-    for (const Json& l : by_ref("lead", buyer_id)) {
-      const std::int64_t day = utc_day(get_or<Millis>(l, "delivered_at", 0));
-      if (day < first || day > last) continue;
-      ++c.accepted;
-      if (get_or<std::string>(l, "status", "") == "RETURNED") ++c.returned;
-    }
-    return c;
+    return lead_index_.trailing_counts(buyer_id, now, days, lead_overrides());
   }
   int auto_accepted_on_day(const std::string& buyer_id, const std::string& rule_id,
                            std::int64_t day) const override {
@@ -324,21 +333,26 @@ class Engine::OverlayView final : public CaseView {
   }
   bool delivered_before(const std::string& buyer_id, const std::string& contact_hash,
                         const std::string& lead_id, Millis delivered_at) const override {
-    for (const Json& l : by_ref("lead", buyer_id)) {
-      const std::string id = get_or<std::string>(l, "id", "");
-      if (id == lead_id || get_or<std::string>(l, "contact_hash", "") != contact_hash) continue;
-      const Millis at = get_or<Millis>(l, "delivered_at", 0);
-      if (at < delivered_at || (at == delivered_at && id < lead_id)) return true;
-    }
-    return false;
+    return lead_index_.delivered_before(buyer_id, contact_hash, lead_id, delivered_at,
+                                        lead_overrides());
   }
 
  private:
+  const LeadOverrides& lead_overrides() const {
+    static const LeadOverrides kNone;
+    auto e = overlay_.find("lead");
+    return e != overlay_.end() ? e->second : kNone;
+  }
+
   std::vector<Json> merged(std::string_view entity, const std::string* ref) const {
     std::map<std::string, Json> rows;
     for (const ReplicaRow& r : ref ? replica_.rows_by_ref(entity, *ref) : replica_.rows(entity)) {
       Result<Json> j = parse_json(r.data);
-      if (j.ok() && !is_deleted_row(*j)) rows[r.id] = std::move(j).value();
+      if (!j.ok()) {
+        engine_.report_bad_row(entity, r.id, j.error());
+      } else if (!is_deleted_row(*j)) {
+        rows[r.id] = std::move(j).value();
+      }
     }
     if (auto e = overlay_.find(std::string(entity)); e != overlay_.end()) {
       for (const auto& [id, data] : e->second) {
@@ -365,7 +379,11 @@ class Engine::OverlayView final : public CaseView {
       std::optional<T> value;
       if (std::optional<Json> j = json(entity, id)) {
         Result<T> r = decode(*j);
-        if (r.ok()) value = std::move(r).value();
+        if (r.ok()) {
+          value = std::move(r).value();
+        } else {
+          engine_.report_bad_row(entity, id, r.error());
+        }
       }
       it = cache.emplace(id, std::move(value)).first;
     }
@@ -373,7 +391,9 @@ class Engine::OverlayView final : public CaseView {
   }
 
   const Replica& replica_;
-  std::map<std::string, std::map<std::string, std::optional<Json>>> overlay_;
+  const LeadIndex& lead_index_;
+  Engine& engine_;
+  std::map<std::string, LeadOverrides> overlay_;
   mutable std::map<std::string, std::optional<Lead>> leads_;
   mutable std::map<std::string, std::optional<Campaign>> campaigns_;
   mutable std::map<std::string, std::optional<Buyer>> buyers_;
@@ -384,7 +404,11 @@ class Engine::OverlayView final : public CaseView {
 // --- Engine --------------------------------------------------------------------------------------
 
 Engine::Engine(Replica& replica, EngineConfig config)
-    : replica_(replica), config_(std::move(config)) {
+    : replica_(replica),
+      config_(std::move(config)),
+      leads_(std::make_unique<LeadIndex>(replica_, [this](std::string_view id, const Error& e) {
+        report_bad_row("lead", id, e);
+      })) {
   cursor_ = parse_int(replica_.meta(meta_key::kCursor)).value_or(0);
   next_seq_ = std::max<std::int64_t>(1, parse_int(replica_.meta(meta_key::kNextSeq)).value_or(1));
   last_acked_ = parse_int(replica_.meta(meta_key::kLastAcked)).value_or(0);
@@ -446,11 +470,28 @@ std::optional<Millis> Engine::next_wakeup() const { return resend_at_; }
 Status Engine::write(const WriteBatch& batch) {
   if (batch.empty()) return Status::Ok();
   Status s = replica_.write(batch);
-  if (s.ok()) invalidate();
+  if (!s.ok()) return s;
+  leads_->apply(batch);
+  // A rewritten row is judged afresh.
+  if (batch.clear_rows) bad_rows_.clear();
+  for (const RowWrite& w : batch.rows) bad_rows_.erase({w.entity, w.id});
+  invalidate();
   return s;
 }
 
 void Engine::invalidate() { overlay_dirty_ = true; }
+
+void Engine::report_bad_row(std::string_view entity, std::string_view id, const Error& error) {
+  if (!bad_rows_.emplace(std::string(entity), std::string(id)).second) return;
+  Notice n;
+  n.kind = Notice::Kind::error;
+  n.code = ErrorCode::INTERNAL;
+  n.message = "The " + std::string(entity) + " row " + std::string(id) +
+              " in the local replica cannot be read (" + std::string(to_string(error.code)) +
+              (error.field.empty() ? "" : " " + error.field) + ": " + error.message +
+              "); it is treated as absent.";
+  notices_.push_back(std::move(n));
+}
 
 void Engine::push_outbox() { push(replica_.outbox()); }
 
@@ -826,7 +867,7 @@ Result<std::int64_t> Engine::submit(const std::string& return_id, Millis now) {
 
 void Engine::rebuild_overlay(Millis now) {
   if (overlay_ && !overlay_dirty_ && overlay_now_ == now) return;
-  overlay_ = std::make_unique<OverlayView>(replica_);
+  overlay_ = std::make_unique<OverlayView>(replica_, *leads_, *this);
   overlay_dirty_ = false;
   overlay_now_ = now;
   std::vector<std::pair<OutboxEntry, bool>> ops;

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,8 @@ std::string_view to_string(Notice::Kind kind);
 
 // An op in the outbox (or answered but its effects not yet in the replica), and how the core
 // predicts the server will decide it on the current optimistic state.
+class LeadIndex;  // sync/lead_index.h
+
 struct PendingOp {
   std::int64_t seq = 0;
   std::string op;
@@ -76,7 +79,9 @@ struct PendingOp {
 
 class Engine {
  public:
-  // Reads cursor, next seq and principal from the replica. The replica must outlive the engine.
+  // Reads cursor, next seq and principal from the replica. The replica must outlive the engine,
+  // and every row write after construction goes through the engine (its lead index follows
+  // them; to load rows behind its back, write them first and construct a new engine).
   Engine(Replica& replica, EngineConfig config);
   ~Engine();
   Engine(const Engine&) = delete;
@@ -125,7 +130,8 @@ class Engine {
 
   // The optimistic view: the replica's row with every pending op applied on top (the core's
   // apply_op with the estimated server clock), as this principal may see it; nothing when absent
-  // or deleted.
+  // or deleted. A stored row that is not JSON, or that the core cannot decode, reads as absent and
+  // raises one error notice (INTERNAL, naming the entity and id) until the row is written again.
   std::optional<Json> row(std::string_view entity, std::string_view id, Millis now);
   std::vector<Json> rows(std::string_view entity, Millis now);
   // The same state as a CaseView for validate/preview (core/validation.h). Valid until the next
@@ -154,6 +160,7 @@ class Engine {
   Status write(const WriteBatch& batch);
   void invalidate();
   void rebuild_overlay(Millis now);
+  void report_bad_row(std::string_view entity, std::string_view id, const Error& error);
 
   Replica& replica_;
   EngineConfig config_;
@@ -172,6 +179,10 @@ class Engine {
     std::int64_t version = 0;
   };
   std::vector<Answered> awaiting_effects_;
+  // The replica's leads by buyer, day and contact hash: the view's lead questions without a scan.
+  std::unique_ptr<LeadIndex> leads_;
+  // Rows already reported as undecodable (entity, id); a write of the row forgets it.
+  std::set<std::pair<std::string, std::string>> bad_rows_;
   std::unique_ptr<OverlayView> overlay_;
   bool overlay_dirty_ = true;
   Millis overlay_now_ = 0;

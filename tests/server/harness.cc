@@ -3,9 +3,9 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +13,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -21,8 +22,6 @@
 #include <thread>
 
 #include "server/token.h"
-
-extern char** environ;
 
 namespace returns::test {
 
@@ -59,20 +58,25 @@ tcp::endpoint local(unsigned short port) { return {asio::ip::make_address("127.0
 
 // Starts `program args…` (a path, or a name looked up in PATH) with stdout and stderr appended
 // to `log` (empty: inherited).
+// Starts `full` with stdout and stderr appended to `log` (when given). The child gets SIGKILL
+// when the test process dies, so a crashed or killed test never leaves a server behind. Between
+// fork and exec only async-signal-safe calls (the test process has threads).
 pid_t spawn(std::vector<std::string> full, const std::string& log) {
   std::vector<char*> argv;
   for (std::string& a : full) argv.push_back(a.data());
   argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (!log.empty()) {
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("cannot start " + full[0] + ": " + strerror(errno));
+  if (pid == 0) {
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) _exit(126);
+    if (!log.empty()) {
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      if (fd < 0 || ::dup2(fd, 1) < 0 || ::dup2(fd, 2) < 0) _exit(126);
+    }
+    ::execvp(argv[0], argv.data());
+    _exit(127);
   }
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot start " + full[0] + ": " + strerror(rc));
   return pid;
 }
 

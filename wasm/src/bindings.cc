@@ -8,11 +8,9 @@
 #include <emscripten/bind.h>
 
 #include <cmath>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -59,12 +57,6 @@ Status read_string(const Json& obj, const char* key, std::string* out) {
   }
   *out = it->get<std::string>();
   return Status::Ok();
-}
-
-// A string member, or "" when absent or of another type (nlohmann's value() would throw).
-std::string string_field(const Json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 Json parsed_or_text(const std::string& text) {
@@ -124,179 +116,6 @@ Json seq_json(const Result<std::int64_t>& r) {
   return Json{{"ok", true}, {"seq", *r}};
 }
 
-// --- Lead index (a workaround, see docs/wasm.md "Performance") ----------------------------------
-//
-// The engine's view answers trailing_counts and delivered_before by reading and parsing every
-// lead of the buyer on each call: ~20 µs per lead, so ~1 s per preview at 50 000 leads. Until the
-// engine indexes them, the binding keeps an index of the view's lead rows and answers those two
-// questions from it with the engine view's exact semantics (sync/engine.cc OverlayView); every
-// other question goes to the engine's view unchanged. The index is rebuilt whenever anything
-// may have changed the view (any call into the engine that writes or applies a frame), and on
-// every call while an op that can change a lead's status (submit, accept, reopen) is pending,
-// because the optimistic outcome of such an op depends on the clock.
-using LeadOverrides = std::map<std::string, std::optional<Json>>;
-
-class LeadIndex {
- public:
-  // Indexes the replica's lead rows (the server's rows, without pending ops).
-  void build(const sync::Replica& replica) {
-    buyers_.clear();
-    by_id_.clear();
-    for (const sync::ReplicaRow& r : replica.rows("lead")) {
-      Result<Json> j = parse_json(r.data);
-      if (!j.ok() || !j->is_object()) continue;
-      if (auto del = j->find("deleted"); del != j->end() && del->is_boolean() && del->get<bool>()) {
-        continue;
-      }
-      put(*j);
-    }
-  }
-
-  // Inserts or replaces one lead row.
-  void put(const Json& l) {
-    if (!l.is_object()) return;
-    const std::string id = string_of(l, "id");
-    remove(id);
-    Entry e{string_of(l, "buyer_id"), millis_or_zero(l, "delivered_at"),
-            string_of(l, "status") == "RETURNED", string_of(l, "contact_hash")};
-    PerBuyer& b = buyers_[e.buyer_id];
-    RateCounts& c = b.by_day[utc_day(e.delivered_at)];
-    ++c.accepted;
-    if (e.returned) ++c.returned;
-    b.by_hash[e.contact_hash].emplace_back(e.delivered_at, id);
-    by_id_.emplace(id, std::move(e));
-  }
-
-  void remove(const std::string& id) {
-    auto it = by_id_.find(id);
-    if (it == by_id_.end()) return;
-    const Entry& e = it->second;
-    PerBuyer& b = buyers_[e.buyer_id];
-    RateCounts& c = b.by_day[utc_day(e.delivered_at)];
-    --c.accepted;
-    if (e.returned) --c.returned;
-    auto& same_hash = b.by_hash[e.contact_hash];
-    std::erase_if(same_hash, [&](const auto& p) { return p.second == id; });
-    by_id_.erase(it);
-  }
-
-  // Both questions take `overrides`: leads whose optimistic row (pending ops applied) differs
-  // from the indexed server row — id → that row, or nothing when the lead is absent there.
-  RateCounts trailing_counts(const std::string& buyer_id, Millis now, int days,
-                             const LeadOverrides& overrides) const {
-    RateCounts c;
-    const std::int64_t last = utc_day(now);
-    const std::int64_t first = last - days + 1;
-    auto in_range = [&](Millis at) { return utc_day(at) >= first && utc_day(at) <= last; };
-    if (auto b = buyers_.find(buyer_id); b != buyers_.end()) {
-      for (auto it = b->second.by_day.lower_bound(first);
-           it != b->second.by_day.end() && it->first <= last; ++it) {
-        c.accepted += it->second.accepted;
-        c.returned += it->second.returned;
-      }
-    }
-    for (const auto& [id, row] : overrides) {
-      if (auto e = by_id_.find(id); e != by_id_.end()) {
-        if (e->second.buyer_id == buyer_id && in_range(e->second.delivered_at)) {
-          --c.accepted;
-          if (e->second.returned) --c.returned;
-        }
-      }
-      if (row && string_of(*row, "buyer_id") == buyer_id &&
-          in_range(millis_or_zero(*row, "delivered_at"))) {
-        ++c.accepted;
-        if (string_of(*row, "status") == "RETURNED") ++c.returned;
-      }
-    }
-    return c;
-  }
-
-  bool delivered_before(const std::string& buyer_id, const std::string& contact_hash,
-                        const std::string& lead_id, Millis delivered_at,
-                        const LeadOverrides& overrides) const {
-    auto earlier = [&](Millis at, const std::string& id) {
-      return id != lead_id && (at < delivered_at || (at == delivered_at && id < lead_id));
-    };
-    if (auto b = buyers_.find(buyer_id); b != buyers_.end()) {
-      if (auto h = b->second.by_hash.find(contact_hash); h != b->second.by_hash.end()) {
-        for (const auto& [at, id] : h->second) {
-          if (overrides.count(id) == 0 && earlier(at, id)) return true;
-        }
-      }
-    }
-    for (const auto& [id, row] : overrides) {
-      if (row && string_of(*row, "buyer_id") == buyer_id &&
-          string_of(*row, "contact_hash") == contact_hash &&
-          earlier(millis_or_zero(*row, "delivered_at"), id)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
- private:
-  static std::string string_of(const Json& j, const char* key) {
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-  }
-  static Millis millis_or_zero(const Json& j, const char* key) {
-    auto it = j.find(key);
-    return it != j.end() && it->is_number_integer() ? it->get<Millis>() : 0;
-  }
-  struct Entry {
-    std::string buyer_id;
-    Millis delivered_at = 0;
-    bool returned = false;
-    std::string contact_hash;
-  };
-  struct PerBuyer {
-    std::map<std::int64_t, RateCounts> by_day;
-    std::unordered_map<std::string, std::vector<std::pair<Millis, std::string>>> by_hash;
-  };
-  std::unordered_map<std::string, PerBuyer> buyers_;
-  std::unordered_map<std::string, Entry> by_id_;
-};
-
-// The engine's view with the two lead scans answered by the index.
-class IndexedView final : public CaseView {
- public:
-  IndexedView(const CaseView& base, const LeadIndex& index, const LeadOverrides& overrides)
-      : base_(base), index_(index), overrides_(overrides) {}
-  const Lead* find_lead(const std::string& id) const override { return base_.find_lead(id); }
-  const Campaign* find_campaign(const std::string& id) const override {
-    return base_.find_campaign(id);
-  }
-  const Buyer* find_buyer(const std::string& id) const override { return base_.find_buyer(id); }
-  const Supplier* find_supplier(const std::string& id) const override {
-    return base_.find_supplier(id);
-  }
-  const ReturnCase* find_return(const std::string& id) const override {
-    return base_.find_return(id);
-  }
-  std::vector<ReturnCase> returns_for_lead(const std::string& lead_id) const override {
-    return base_.returns_for_lead(lead_id);
-  }
-  std::vector<LedgerEntry> ledger_for_return(const std::string& return_id) const override {
-    return base_.ledger_for_return(return_id);
-  }
-  RateCounts trailing_counts(const std::string& buyer_id, Millis now, int days) const override {
-    return index_.trailing_counts(buyer_id, now, days, overrides_);
-  }
-  int auto_accepted_on_day(const std::string& buyer_id, const std::string& rule_id,
-                           std::int64_t day) const override {
-    return base_.auto_accepted_on_day(buyer_id, rule_id, day);
-  }
-  bool delivered_before(const std::string& buyer_id, const std::string& contact_hash,
-                        const std::string& lead_id, Millis delivered_at) const override {
-    return index_.delivered_before(buyer_id, contact_hash, lead_id, delivered_at, overrides_);
-  }
-
- private:
-  const CaseView& base_;
-  const LeadIndex& index_;
-  const LeadOverrides& overrides_;
-};
-
 // One portal: the replica on its SQLite file, the sync engine over it, and who acts.
 class Portal {
  public:
@@ -338,14 +157,12 @@ class Portal {
     replica_ = std::move(replica).value();
     config_ = config;
     engine_ = std::make_unique<sync::Engine>(*replica_, std::move(config));
-    changed();
     return dump(status_json());
   }
 
   // Closes the database (the JS side flushes storage afterwards). Safe to call twice.
   std::string close() {
     engine_.reset();
-    changed();
     replica_.reset();
     return dump(Json{{"ok", true}});
   }
@@ -384,10 +201,8 @@ class Portal {
     if (!engine_) return closed();
     Result<Millis> t = millis_of(now, "now");
     if (!t.ok()) return error_text(t.error());
-    const std::int64_t cursor_before = engine_->cursor();
     Status st = engine_->on_frame(text, *t);
     if (!st.ok()) return error_text(st.error());
-    note_frame(text, cursor_before);
     return dump(Json{{"ok", true}});
   }
 
@@ -553,7 +368,6 @@ class Portal {
     if (!st.ok()) return error_text(st.error());
     // The engine caches its optimistic view of the replica: start a fresh one over the new rows.
     engine_ = std::make_unique<sync::Engine>(*replica_, config_);
-    changed();
     return dump(Json{{"ok", true}, {"rows", n}});
   }
 
@@ -594,89 +408,13 @@ class Portal {
     if (!j.ok()) return error_text(j.error());
     Result<DraftInput> d = decode_draft(*j);
     if (!d.ok()) return error_text(d.error());
-    const CaseView& base = engine_->view(*t);
-    const LeadOverrides overrides = lead_overrides(*t);
-    const IndexedView view(base, lead_index(), overrides);
+    const CaseView& view = engine_->view(*t);
     const Millis server_now = engine_->server_now(*t);
     if (with_preview) return dump(to_json(preview_draft(*who, *d, view, server_now)));
     return dump(to_json(validate_draft(*who, *d, view, server_now)));
   }
 
-  // The index of the replica's leads, rebuilt when they may have changed other than through
-  // the lead items note_frame applies in place.
-  const LeadIndex& lead_index() {
-    if (!index_built_ || index_generation_ != generation_) {
-      index_.build(*replica_);
-      index_built_ = true;
-      index_generation_ = generation_;
-    }
-    return index_;
-  }
-
-  // The leads pending ops may have changed in the engine's optimistic view (a submit the policy
-  // would auto-accept returns its lead): their optimistic rows, which override the index.
-  LeadOverrides lead_overrides(Millis now) {
-    LeadOverrides out;
-    for (const sync::PendingOp& p : engine_->pending(now)) {
-      if (p.op == "save_draft" || p.op == "discard_draft" || p.op == "post_message") continue;
-      std::vector<std::string> ids;
-      if (p.args.is_object()) {
-        if (std::string id = string_field(p.args, "lead_id"); !id.empty()) ids.push_back(id);
-        if (std::string rid = string_field(p.args, "return_id"); !rid.empty()) {
-          if (std::optional<Json> r = engine_->row("return", rid, now)) {
-            ids.push_back(string_field(*r, "lead_id"));
-          }
-          if (std::optional<std::string> r = replica_->row("return", rid)) {
-            Result<Json> j = parse_json(*r);
-            if (j.ok() && j->is_object()) ids.push_back(string_field(*j, "lead_id"));
-          }
-        }
-      }
-      for (const std::string& id : ids) {
-        if (!id.empty() && out.count(id) == 0) out.emplace(id, engine_->row("lead", id, now));
-      }
-    }
-    return out;
-  }
-
-  // Anything that may change the replica's leads bumps the generation (a full rebuild of the
-  // index on the next question). Local ops never do: they change the optimistic view only, which
-  // lead_overrides() covers.
-  void changed() { ++generation_; }
-
-  // After the engine applied a server frame: lead items of a `changes` frame update the index in
-  // place (only those the engine applied: v above the cursor it had, in order); `reset` drops it.
-  void note_frame(const std::string& text, std::int64_t cursor_before) {
-    Result<Json> j = parse_json(text);
-    if (!j.ok() || !j->is_object()) return;
-    const std::string type = string_field(*j, "type");
-    if (type == "reset") changed();
-    if (type != "changes" || !index_built_ || index_generation_ != generation_) return;
-    if (engine_->cursor() == cursor_before) return;  // nothing applied
-    auto items = j->find("items");
-    if (items == j->end() || !items->is_array()) return changed();
-    for (const Json& item : *items) {
-      if (!item.is_object() || string_field(item, "entity") != "lead") continue;
-      auto v = item.find("v");
-      if (v == item.end() || !v->is_number_integer() || v->get<std::int64_t>() <= cursor_before) {
-        continue;
-      }
-      auto data = item.find("data");
-      if (data == item.end() || !data->is_object()) return changed();
-      if (auto del = data->find("deleted");
-          del != data->end() && del->is_boolean() && del->get<bool>()) {
-        index_.remove(string_field(item, "id"));
-      } else {
-        index_.put(*data);
-      }
-    }
-  }
-
   std::optional<Actor> actor_;
-  LeadIndex index_;
-  bool index_built_ = false;
-  std::uint64_t generation_ = 0;
-  std::uint64_t index_generation_ = 0;
   sync::EngineConfig config_;
   std::unique_ptr<store::SqliteReplica> replica_;
   std::unique_ptr<sync::Engine> engine_;  // declared after the replica: destroyed first

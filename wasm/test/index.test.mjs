@@ -1,7 +1,8 @@
-// index.test.mjs — the binding's lead index (docs/wasm.md "Performance") never changes an
-// answer: after live `changes` frames (applied in place), stale items the engine skips, a
-// `reset`, and pending ops, every preview equals the preview of a fresh portal loaded with the
-// same rows (whose index is built from scratch).
+// index.test.mjs — the engine's lead index (docs/sync-engine.md "Lead index") never changes an
+// answer the portal gives: after live `changes` frames (applied in place), stale items the engine
+// skips, deletions, leads moving buyer, a `reset`, and pending ops, every preview's trailing
+// return rate and duplicate verdict equal a brute-force recount over the view's lead rows, and
+// equal the preview of a fresh portal loaded with the same rows (whose index is built from scratch).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { importPackage } from './support.mjs';
@@ -51,12 +52,52 @@ function previews(p, ids) {
     j(p.preview(JSON.stringify({ return_id: `R-${id}`, lead_id: id, reason }), NOW))));
 }
 
+// The two lead questions recounted from the optimistic lead rows, the way the core's CaseView
+// contract states them (core/lifecycle.h trailing_counts, core/evidence.h delivered_before), in
+// the shape answered() reads them from a preview: the 30-day counts show in the low_rate rule's
+// sentence when the rule does not apply (rate ≥ 40 %); when it applies, only that fact shows.
+const DAY = 24 * HOUR;
+function bruteForce(p, id) {
+  const rows = j(p.rows('lead', NOW));
+  const me = rows.find((l) => l.id === id);
+  const last = Math.floor(NOW / DAY);
+  const mine = rows.filter((l) => l.buyer_id === me.buyer_id);
+  const recent = mine.filter((l) => Math.floor(l.delivered_at / DAY) > last - 30);
+  const returned = recent.filter((l) => l.status === 'RETURNED').length;
+  const earlier = mine.some((l) => l.id !== id && l.contact_hash === me.contact_hash &&
+    (l.delivered_at < me.delivered_at || (l.delivered_at === me.delivered_at && l.id < id)));
+  const below = returned * 10 < recent.length * 4;
+  return { below, counts: below ? null : `${returned} of ${recent.length}`,
+           duplicate: earlier ? 'supports' : 'cannot_verify' };
+}
+
+// What the portal's preview says about the same two questions (null: the preview does not say,
+// e.g. the lead already has a return).
+let countsSeen = 0;
+function answered(p, id) {
+  const dup = j(p.preview(JSON.stringify({ return_id: `R-${id}`, lead_id: id, reason: 'duplicate' }), NOW));
+  const rule = dup.evaluation?.checks.find((c) => c.check === 'rule:low_rate');
+  if (!rule || !dup.evidence) return null;
+  const m = /\((\d+ of \d+)\)/.exec(rule.sentence);
+  assert.equal(Boolean(m), !rule.passed, rule.sentence);
+  if (m) countsSeen++;
+  return { below: rule.passed, counts: m ? m[1] : null, duplicate: dup.evidence.verdict };
+}
+
+function assertRecount(p, ids, what) {
+  for (const id of ids) {
+    const got = answered(p, id);
+    if (got) assert.deepEqual(got, bruteForce(p, id), `${what}: ${id}`);
+  }
+}
+
 test('live changes, stale items and reset keep previews identical to a fresh build', () => {
   const p = livePortal();
   const leads = new Map();
   const check = (what) => {
     const ref = reference([...leads.values()]);
     assert.deepEqual(previews(p, [...leads.keys()]), previews(ref, [...leads.keys()]), what);
+    assertRecount(p, [...leads.keys()], what);
     ref.delete();
   };
   changes(p, [['buyer', buyer], ['campaign', campaign], ['lead', lead('L1', 'h1', 2)]]);
@@ -104,7 +145,51 @@ test('a pending submit is reflected like a fresh build does', () => {
   const mine = previews(p, ['L2']);
   const ref = reference([lead('L1', 'h1', 2, 'RETURNED'), lead('L2', 'h2', 2)]);
   assert.deepEqual(mine, previews(ref, ['L2']));
+  assertRecount(p, ['L1', 'L2'], 'a submit pending');
   assert.equal(mine[0].evaluation.decision, 'manual_review', '1 of 2 returned is above 40 %');
   ref.delete();
+  p.delete();
+});
+
+test('random frames, resets and pending submits: answers equal a brute-force recount', () => {
+  let seed = 20261127;
+  const rand = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+  v = 0;
+  const p = livePortal();
+  changes(p, [['buyer', buyer], ['campaign', campaign], ['buyer', { ...buyer, id: 'B2' }]]);
+  const live = new Set();
+  let submits = 0;
+  countsSeen = 0;
+  for (let step = 0; step < 120; step++) {
+    const r = rand(10);
+    const id = `L${rand(25)}`;
+    if (r < 5) {
+      // A new or changed lead: within the window, sometimes a day-boundary neighbour, sometimes
+      // another buyer's, sometimes returned.
+      const hours = rand(4) === 0 ? 12 + rand(3) : 1 + rand(150);
+      const l = { ...lead(id, `h${rand(5)}`, hours, rand(2) === 0 ? 'RETURNED' : 'ACCEPTED'),
+                  buyer_id: rand(6) === 0 ? 'B2' : 'B1' };
+      changes(p, [['lead', l]]);
+      if (l.buyer_id === 'B1') live.add(id); else live.delete(id);
+    } else if (r === 5) {
+      changes(p, [['lead', { id, deleted: true }]]);
+      live.delete(id);
+    } else if (r === 6) {
+      changes(p, [['lead', lead(id, 'stale', 1)]], { stale: true });  // skipped: v <= cursor
+    } else if (r === 7 && live.size > 0) {
+      const target = [...live][rand(live.size)];
+      const res = j(p.enqueue('submit_return', JSON.stringify(
+        { return_id: `RS-${++submits}`, lead_id: target, reason: 'bad_contact' }), NOW));
+      assert.equal(res.ok, true, JSON.stringify(res));
+    } else if (r === 8 && rand(4) === 0) {
+      assert.equal(j(p.frame('{"type":"reset","head":0}', NOW)).ok, true);
+      v = 0;
+      changes(p, [['buyer', buyer], ['campaign', campaign], ['buyer', { ...buyer, id: 'B2' }]]);
+      live.clear();
+    }
+    const ids = j(p.rows('lead', NOW)).filter((l) => l.buyer_id === 'B1').map((l) => l.id);
+    assertRecount(p, ids.slice(0, 6), `step ${step}`);
+  }
+  assert.ok(countsSeen > 100, `exact counts compared ${countsSeen} times`);
   p.delete();
 });
