@@ -30,6 +30,7 @@ CLANG_FORMAT ?= clang-format
 WASM_CONFIGURE_ARGS :=
 ifneq ($(strip $(RETURNS_CACHE_DIR)),)
 WASM_CONFIGURE_ARGS += -DRETURNS_SQLITE_DIR=$(abspath $(RETURNS_CACHE_DIR))/sqlite-wasm
+WASM_CONFIGURE_ARGS += -DRETURNS_BROWSER_DEPS=$(abspath $(RETURNS_CACHE_DIR))/browser
 endif
 
 # The project's own C++ sources (never build/, .cache/ or node_modules/).
@@ -78,9 +79,11 @@ DEMO_LISTEN ?= 127.0.0.1:8080
 demo: setup
 	$(CMAKE) --preset native
 	$(CMAKE) --build --preset native -j$(JOBS) --target returnsd
+	$(CMAKE) --preset wasm $(WASM_CONFIGURE_ARGS)
+	$(CMAKE) --build --preset wasm -j$(JOBS) --target wasm_package
 	@mkdir -p var
 	exec build/native/server/returnsd serve --demo --listen $(DEMO_LISTEN) --db var/demo.db \
-	  --web-root web-demo --secret-file var/secret
+	  --web-root web-demo --pkg-dir build/wasm/wasm/pkg --secret-file var/secret
 
 # The Client Portal package: returns_core.{mjs,wasm}, index.mjs (+ transport, persistence,
 # leader), index.d.ts and package.json, assembled in build/wasm/wasm/pkg.

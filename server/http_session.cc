@@ -229,6 +229,21 @@ void HttpSession<Stream>::handle(Request&& req) {
     handle_report(req, path.substr(std::string("/v1/reports/").size()), query);
     return;
   }
+  if (path == "/v1/demo/logins" && !config_.demo_logins_json.empty()) {
+    if (req.method() != http::verb::get) {
+      reply(error_response(http::status::method_not_allowed, ErrorCode::INVALID_ENUM,
+                           "Demo logins are read with GET."));
+      return;
+    }
+    Response res{http::status::ok, version_};
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::cache_control, "no-store");
+    res.keep_alive(keep_alive_);
+    res.body() = config_.demo_logins_json;
+    res.prepare_payload();
+    reply(std::move(res));
+    return;
+  }
   if (req.method() == http::verb::get || req.method() == http::verb::head) {
     reply(serve_static(req, path));
     return;
@@ -387,12 +402,22 @@ void HttpSession<Stream>::handle_report(const Request&, const std::string& name,
 template <class Stream>
 auto HttpSession<Stream>::serve_static(const Request& req, const std::string& path) const
     -> Response {
-  if (config_.web_root.empty() || path.empty() || path[0] != '/' ||
-      path.find("..") != std::string::npos || path.find('\\') != std::string::npos ||
-      path.find('\0') != std::string::npos) {
+  // /pkg/… is the wasm package (--pkg-dir), everything else the web root.
+  if (path == "/pkg" || path.rfind("/pkg/", 0) == 0) {
+    const std::string rest = path.substr(4);  // "" or "/…"
+    return serve_file(req, config_.pkg_root, rest.empty() ? "/" : rest);
+  }
+  return serve_file(req, config_.web_root, path);
+}
+
+template <class Stream>
+auto HttpSession<Stream>::serve_file(const Request& req, const std::string& root,
+                                     const std::string& path) const -> Response {
+  if (root.empty() || path.empty() || path[0] != '/' || path.find("..") != std::string::npos ||
+      path.find('\\') != std::string::npos || path.find('\0') != std::string::npos) {
     return error_response(http::status::not_found, ErrorCode::INVALID_ENUM, "Not found.");
   }
-  std::string file = config_.web_root + path;
+  std::string file = root + path;
   if (path.back() == '/') file += "index.html";
   std::error_code ec;
   if (std::filesystem::is_directory(file, ec)) file += "/index.html";

@@ -18,6 +18,10 @@ namespace returns::server {
 struct HttpConfig {
   std::string web_root;        // empty: no static files
   std::string allowed_origin;  // empty: any Origin may open /v1/sync
+  std::string pkg_root;        // empty: nothing under /pkg/; else the wasm package folder
+  // `--demo` only: the JSON array GET /v1/demo/logins answers (demo logins with signed tokens).
+  // Empty: the endpoint does not exist (404), as on any real deployment.
+  std::string demo_logins_json;
   std::size_t max_body_bytes = 8 * 1024 * 1024;
 };
 
@@ -51,6 +55,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void handle_ingest(const Request& req);
   void handle_report(const Request& req, const std::string& name, const std::string& query);
   Response serve_static(const Request& req, const std::string& path) const;
+  Response serve_file(const Request& req, const std::string& root, const std::string& path) const;
 
   Stream stream_;
   boost::beast::flat_buffer buffer_;

@@ -129,7 +129,7 @@ int usage(const std::string& error) {
       "usage:\n"
       "  returnsd [serve] [--listen HOST:PORT] [--db PATH] [--web-root DIR] [--demo]\n"
       "                   [--secret-file F] [--sync full|normal] [--allowed-origin O]\n"
-      "                   [--port-file F] [--spike-every SECONDS]\n"
+      "                   [--port-file F] [--spike-every SECONDS] [--pkg-dir DIR]\n"
       "                   [--tls-cert CERT.pem --tls-key KEY.pem]   (https and wss only)\n"
       "  returnsd token --role operator|buyer [--buyer ID] [--subject NAME] [--ttl 24h]\n"
       "                 [--secret-file F]\n"
@@ -366,6 +366,30 @@ int cmd_serve(const Args& a) {
   HttpConfig http;
   http.web_root = a.get("--web-root");
   http.allowed_origin = a.get("--allowed-origin");
+  http.pkg_root = a.get("--pkg-dir");
+  if (!http.pkg_root.empty() && !std::filesystem::is_directory(http.pkg_root)) {
+    return usage("--pkg-dir: " + http.pkg_root + " is not a directory (run make wasm-package)");
+  }
+  // The demo's logins, each with a token signed now, printed below and (demo only) served at
+  // GET /v1/demo/logins so the web demo can offer a "sign in as" list.
+  Json demo_logins = Json::array();
+  if (a.has("--demo")) {
+    for (const store::DemoLogin& login : store::demo_facts().logins) {
+      TokenClaims c;
+      c.role = login.role;
+      c.buyer_id = login.buyer_id;
+      c.subject = login.subject;
+      c.expires_at = clock.now_ms() + 7 * kMillisPerDay;
+      Json j{{"role", std::string(to_string(login.role))},
+             {"subject", login.subject},
+             {"name", login.name},
+             {"about", login.about},
+             {"token", sign_token(c, *secret)}};
+      if (!login.buyer_id.empty()) j["buyer_id"] = login.buyer_id;
+      demo_logins.push_back(std::move(j));
+    }
+    http.demo_logins_json = demo_logins.dump();
+  }
   SessionLimits limits;
   auto listener = std::make_shared<Listener>(ioc, hub, *secret, http, limits, tls.get());
   if (Status s = listener->open({address, static_cast<unsigned short>(port)}); !s.ok()) {
@@ -389,14 +413,13 @@ int cmd_serve(const Args& a) {
     std::printf("Lead Returns demo is running.\n");
     std::printf("  Web demo:  %s/\n", base.c_str());
     std::printf("  Health: %s/healthz   Metrics: %s/metrics\n", base.c_str(), base.c_str());
-    for (const store::DemoLogin& login : store::demo_facts().logins) {
-      TokenClaims c;
-      c.role = login.role;
-      c.buyer_id = login.buyer_id;
-      c.subject = login.subject;
-      c.expires_at = clock.now_ms() + 7 * kMillisPerDay;
-      std::printf("  %-8s %-22s %s\n    token: %s\n", std::string(to_string(login.role)).c_str(),
-                  login.name.c_str(), login.about.c_str(), sign_token(c, *secret).c_str());
+    std::printf("  Client Portal: %s/portal.html   Operator dashboard: %s/operator.html\n",
+                base.c_str(), base.c_str());
+    for (const Json& login : demo_logins) {
+      std::printf("  %-8s %-22s %s\n    token: %s\n", login["role"].get<std::string>().c_str(),
+                  login["name"].get<std::string>().c_str(),
+                  login["about"].get<std::string>().c_str(),
+                  login["token"].get<std::string>().c_str());
     }
     std::fflush(stdout);
   }

@@ -2,7 +2,9 @@
 # Sets up everything Lead Returns needs to build and test, on Debian 12, idempotently:
 #   1. the Debian packages below (installed only when one is missing),
 #   2. the pinned SQLite amalgamation for the wasm build, taken from the npm package
-#      better-sqlite3 and checked against pinned SHA-256 sums.
+#      better-sqlite3 and checked against pinned SHA-256 sums,
+#   3. the browser tests' npm packages (tests/browser/package-lock.json: pinned versions and
+#      integrity hashes, installed with `npm ci` into <cache>/browser).
 # Quick when everything is present. Works without a terminal (CI). Run as root, or with sudo.
 #   RETURNS_CACHE_DIR  where downloads and the amalgamation go (default: <repo>/.cache)
 set -euo pipefail
@@ -29,6 +31,7 @@ PACKAGES=(
   clang-format
   openssl:openssl
   node-typescript:tsc
+  chromium:chromium
 )
 
 # SQLite amalgamation for the wasm build (SQLite 3.53.0, shipped inside better-sqlite3).
@@ -137,6 +140,25 @@ else
   trap - EXIT
   sqlite_verified || die "verification of $SQLITE_DIR failed after extraction"
   say "sqlite-wasm: SQLite $SQLITE_VERSION placed in $SQLITE_DIR"
+fi
+
+# --- 3. Browser tests: playwright-core (drives Debian's chromium; it never downloads a browser) ---
+BROWSER_DIR="$CACHE_DIR/browser"
+browser_deps_current() {
+  [[ -f "$BROWSER_DIR/node_modules/.package-lock.json" ]] &&
+    cmp -s "$ROOT/tests/browser/package-lock.json" "$BROWSER_DIR/package-lock.json"
+}
+if browser_deps_current; then
+  say "browser tests: npm packages present (tests/browser/package-lock.json)"
+else
+  say "browser tests: npm ci (tests/browser/package-lock.json)"
+  mkdir -p "$BROWSER_DIR"
+  cp "$ROOT/tests/browser/package.json" "$ROOT/tests/browser/package-lock.json" "$BROWSER_DIR/"
+  [[ -n "${HOME:-}" ]] || export npm_config_cache="$CACHE_DIR/npm"
+  (cd "$BROWSER_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-fund --no-audit \
+    --no-update-notifier </dev/null >/dev/null) || die "npm ci in $BROWSER_DIR failed"
+  browser_deps_current || die "browser test packages missing after npm ci"
+  say "browser tests: installed into $BROWSER_DIR"
 fi
 
 say "done"
