@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/lead_csv.h"
 #include "server/log.h"
 #include "server/token.h"
 #include "store/reports.h"
@@ -253,41 +254,67 @@ void HttpSession<Stream>::handle(Request&& req) {
 
 template <class Stream>
 void HttpSession<Stream>::handle_ingest(const Request& req) {
-  Result<Json> body = parse_json(req.body());
-  if (!body.ok()) {
-    reply(error_response(http::status::bad_request, ErrorCode::BAD_JSON, body.error().message));
-    return;
-  }
-  const Json* list = nullptr;
-  if (body->is_array()) {
-    list = &*body;
-  } else if (body->is_object() && body->contains("leads") && (*body)["leads"].is_array()) {
-    list = &(*body)["leads"];
-  } else {
-    reply(error_response(http::status::bad_request, ErrorCode::BAD_TYPE,
-                         "Send an array of leads, or {\"leads\": [...]}."));
-    return;
-  }
   auto leads = std::make_shared<std::vector<Lead>>();
   auto indexes = std::make_shared<std::vector<std::size_t>>();
+  auto lines = std::make_shared<std::vector<std::size_t>>();  // CSV only: line per lead
   Json refused = Json::array();
-  for (std::size_t i = 0; i < list->size(); ++i) {
-    Result<Lead> lead = decode_lead((*list)[i]);
-    if (!lead.ok()) {
-      refused.push_back(Json{{"index", i},
-                             {"code", to_string(lead.error().code)},
-                             {"field", lead.error().field},
-                             {"message", lead.error().message}});
-      continue;
+  // text/csv: a leads CSV (docs/server.md "Leads as CSV"); anything else is JSON.
+  const std::string_view content_type = req[http::field::content_type];
+  if (content_type.substr(0, content_type.find(';')) == "text/csv") {
+    Result<std::vector<CsvLead>> rows = decode_leads_csv(req.body());
+    if (!rows.ok()) {
+      const Error& e = rows.error();
+      reply(error_response(http::status::bad_request, e.code,
+                           (e.field.empty() ? "" : e.field + ": ") + e.message));
+      return;
     }
-    leads->push_back(std::move(lead).value());
-    indexes->push_back(i);
+    for (CsvLead& row : *rows) {
+      if (!row.lead.ok()) {
+        refused.push_back(Json{{"index", row.index},
+                               {"line", row.line},
+                               {"code", to_string(row.lead.error().code)},
+                               {"field", row.lead.error().field},
+                               {"message", row.lead.error().message}});
+        continue;
+      }
+      leads->push_back(std::move(row.lead).value());
+      indexes->push_back(row.index);
+      lines->push_back(row.line);
+    }
+  } else {
+    Result<Json> body = parse_json(req.body());
+    if (!body.ok()) {
+      reply(error_response(http::status::bad_request, ErrorCode::BAD_JSON, body.error().message));
+      return;
+    }
+    const Json* list = nullptr;
+    if (body->is_array()) {
+      list = &*body;
+    } else if (body->is_object() && body->contains("leads") && (*body)["leads"].is_array()) {
+      list = &(*body)["leads"];
+    } else {
+      reply(error_response(http::status::bad_request, ErrorCode::BAD_TYPE,
+                           "Send an array of leads, or {\"leads\": [...]}."));
+      return;
+    }
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      Result<Lead> lead = decode_lead((*list)[i]);
+      if (!lead.ok()) {
+        refused.push_back(Json{{"index", i},
+                               {"code", to_string(lead.error().code)},
+                               {"field", lead.error().field},
+                               {"message", lead.error().message}});
+        continue;
+      }
+      leads->push_back(std::move(lead).value());
+      indexes->push_back(i);
+    }
   }
   auto outcome = std::make_shared<std::optional<Result<store::IngestResult>>>();
   const Millis now = hub_.clock().now_ms();
   const bool posted = hub_.with_store(
       [leads, outcome, now](store::Store& s) { outcome->emplace(s.ingest_leads(*leads, now)); },
-      [self = this->shared_from_this(), outcome, refused, indexes]() mutable {
+      [self = this->shared_from_this(), outcome, refused, indexes, lines]() mutable {
         const Result<store::IngestResult>& r = **outcome;
         if (!r.ok()) {
           self->reply(self->error_response(http::status::internal_server_error, ErrorCode::INTERNAL,
@@ -302,9 +329,11 @@ void HttpSession<Stream>::handle_ingest(const Request& req) {
             local =
                 static_cast<std::size_t>(std::stoul(e.field.substr(open + 1, close - open - 1)));
           }
-          refused.push_back(Json{{"index", local < indexes->size() ? (*indexes)[local] : local},
-                                 {"code", to_string(e.code)},
-                                 {"message", e.message}});
+          Json item{{"index", local < indexes->size() ? (*indexes)[local] : local},
+                    {"code", to_string(e.code)},
+                    {"message", e.message}};
+          if (local < lines->size()) item["line"] = (*lines)[local];
+          refused.push_back(std::move(item));
         }
         self->reply(self->json_response(http::status::ok, Json{{"inserted", r->inserted},
                                                                {"unchanged", r->unchanged},
@@ -390,7 +419,9 @@ void HttpSession<Stream>::handle_report(const Request&, const std::string& name,
           res.prepare_payload();
           self->reply(std::move(res));
         } else {
-          self->reply(self->json_response(http::status::ok, Json{{"rows", store::to_json(*t)}}));
+          // The column names too, in report order (JSON objects do not keep an order).
+          self->reply(self->json_response(
+              http::status::ok, Json{{"columns", t->columns}, {"rows", store::to_json(*t)}}));
         }
       });
   if (!posted) {

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/lead_csv.h"
 #include "server/listener.h"
 #include "server/log.h"
 #include "server/token.h"
@@ -135,7 +136,7 @@ int usage(const std::string& error) {
       "                 [--secret-file F]\n"
       "  returnsd export --db PATH --report rates|matrix|pnl|alerts [--by D] [--days N]\n"
       "                  [--format csv|json]\n"
-      "  returnsd import --db PATH --file leads.json\n"
+      "  returnsd import --db PATH --file leads.json|leads.csv [--format json|csv]\n"
       "  returnsd seed --db PATH --file world.json   (reference data: an object with\n"
       "                 \"suppliers\", \"buyers\", \"campaigns\" arrays; inserted or replaced)\n");
   return 2;
@@ -211,36 +212,71 @@ int cmd_export(const Args& a) {
   return 0;
 }
 
+// Leads from a JSON array or, with a .csv file or --format csv, a leads CSV (docs/server.md
+// "Leads as CSV"). Every record is checked; the good ones are ingested, each refusal printed.
 int cmd_import(const Args& a) {
-  Result<std::unique_ptr<store::Store>> s = open_store(a);
-  if (!s.ok()) return usage(s.error().message);
-  std::ifstream in(a.get("--file"));
-  if (!in) return usage("cannot read --file");
+  const std::string file = a.get("--file");
+  std::string format = a.get("--format");
+  if (format.empty()) {
+    format = file.size() >= 4 && file.compare(file.size() - 4, 4, ".csv") == 0 ? "csv" : "json";
+  }
+  if (format != "csv" && format != "json") return usage("--format is csv or json");
+  std::ifstream in(file, std::ios::binary);
+  if (file.empty() || !in) return usage("cannot read --file");
   std::stringstream ss;
   ss << in.rdbuf();
-  Result<Json> j = parse_json(ss.str());
-  if (!j.ok() || !j->is_array()) return usage("--file must hold a JSON array of leads");
   std::vector<Lead> leads;
+  std::vector<std::string> where;  // per ingested lead: how a refusal names it
   int bad = 0;
-  for (std::size_t i = 0; i < j->size(); ++i) {
-    Result<Lead> l = decode_lead((*j)[i]);
-    if (l.ok()) {
+  auto refuse = [&bad](const std::string& at, const Error& e) {
+    ++bad;
+    std::fprintf(stderr, "%s: %s%s%s\n", at.c_str(), std::string(to_string(e.code)).c_str(),
+                 e.field.empty() ? " " : (" " + e.field + ": ").c_str(), e.message.c_str());
+  };
+  if (format == "csv") {
+    Result<std::vector<CsvLead>> rows = decode_leads_csv(ss.str());
+    if (!rows.ok()) {
+      const Error& e = rows.error();
+      return usage(file + ": " + std::string(to_string(e.code)) + " " + e.field + ": " + e.message);
+    }
+    for (CsvLead& row : *rows) {
+      const std::string at = "line " + std::to_string(row.line);
+      if (!row.lead.ok()) {
+        refuse(at, row.lead.error());
+        continue;
+      }
+      leads.push_back(std::move(row.lead).value());
+      where.push_back(at);
+    }
+  } else {
+    Result<Json> j = parse_json(ss.str());
+    if (!j.ok() || !j->is_array()) return usage("--file must hold a JSON array of leads");
+    for (std::size_t i = 0; i < j->size(); ++i) {
+      const std::string at = "lead " + std::to_string(i);
+      Result<Lead> l = decode_lead((*j)[i]);
+      if (!l.ok()) {
+        refuse(at, l.error());
+        continue;
+      }
       leads.push_back(std::move(l).value());
-    } else {
-      ++bad;
-      std::fprintf(stderr, "lead %zu: %s %s\n", i, std::string(to_string(l.error().code)).c_str(),
-                   l.error().message.c_str());
+      where.push_back(at);
     }
   }
+  Result<std::unique_ptr<store::Store>> s = open_store(a);
+  if (!s.ok()) return usage(s.error().message);
   Result<store::IngestResult> r = (*s)->ingest_leads(leads, SystemClock().now_ms());
   if (!r.ok()) return usage(r.error().message);
   for (const Error& e : r->refused) {
-    std::fprintf(stderr, "%s: %s %s\n", e.field.c_str(), std::string(to_string(e.code)).c_str(),
-                 e.message.c_str());
+    // The store names leads[i] in `field`.
+    std::size_t i = where.size();
+    const auto open = e.field.find('['), close = e.field.find(']');
+    if (open != std::string::npos && close != std::string::npos && close > open + 1) {
+      i = static_cast<std::size_t>(std::stoul(e.field.substr(open + 1, close - open - 1)));
+    }
+    refuse(i < where.size() ? where[i] : e.field, Error{e.code, "", e.message});
   }
-  std::printf("inserted %d, unchanged %d, refused %zu\n", r->inserted, r->unchanged,
-              r->refused.size() + static_cast<std::size_t>(bad));
-  return r->refused.empty() && bad == 0 ? 0 : 1;
+  std::printf("inserted %d, unchanged %d, refused %d\n", r->inserted, r->unchanged, bad);
+  return bad == 0 ? 0 : 1;
 }
 
 // Reference data has no HTTP endpoint: operators (and the tests) load buyers, suppliers and
@@ -390,6 +426,10 @@ int cmd_serve(const Args& a) {
     }
     http.demo_logins_json = demo_logins.dump();
   }
+  // SIGINT/SIGTERM are caught from here on: a signal that arrives before the handler below is
+  // attached waits in the set (Asio queues it), so a stop right after the port file appears
+  // still drains instead of killing the process.
+  boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
   SessionLimits limits;
   auto listener = std::make_shared<Listener>(ioc, hub, *secret, http, limits, tls.get());
   if (Status s = listener->open({address, static_cast<unsigned short>(port)}); !s.ok()) {
@@ -449,7 +489,6 @@ int cmd_serve(const Args& a) {
   schedule_spikes();
 
   auto guard = boost::asio::make_work_guard(ioc);
-  boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
   std::thread stopper;
   signals.async_wait([&](const boost::system::error_code&, int signo) {
     log_event("info", "draining", {{"signal", signo}});

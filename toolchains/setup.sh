@@ -32,6 +32,7 @@ PACKAGES=(
   openssl:openssl
   node-typescript:tsc
   chromium:chromium
+  fonts-liberation
 )
 
 # SQLite amalgamation for the wasm build (SQLite 3.53.0, shipped inside better-sqlite3).

@@ -839,6 +839,15 @@ Json to_json(const Preview& v) {
   return j;
 }
 
+Json to_json(const ReturnReview& v) {
+  Json j{{"return_id", v.return_id},
+         {"evaluated_at", v.evaluated_at},
+         {"at_submission", v.at_submission}};
+  if (v.evidence) j["evidence"] = to_json(*v.evidence);
+  j["evaluation"] = to_json(v.evaluation);
+  return j;
+}
+
 Json to_json(const WhatIfReport& v) {
   Json items = Json::array();
   for (const WhatIfItem& i : v.items) {

@@ -49,6 +49,7 @@ Json to_json(const Effects& v);
 Json to_json(const Error& v);
 Json to_json(const Validation& v);
 Json to_json(const Preview& v);
+Json to_json(const ReturnReview& v);
 Json to_json(const WhatIfReport& v);
 Json to_json(const Actor& v);
 Json to_json(const OpArgs& v);  // {"op": name, "args": {...}}

@@ -10,6 +10,7 @@ namespace {
 // clang-format off
 #define RETURNS_ERROR_CODES(X) \
   X(BAD_JSON) \
+  X(BAD_CSV) \
   X(BAD_TYPE) \
   X(MISSING_FIELD) \
   X(UNKNOWN_FIELD) \

@@ -16,6 +16,7 @@ namespace returns {
 enum class ErrorCode {
   // Input shape (codecs).
   BAD_JSON,        // not parseable JSON
+  BAD_CSV,         // not parseable CSV (lead import), or a record with the wrong cell count
   BAD_TYPE,        // a field has the wrong JSON type
   MISSING_FIELD,   // a required field is absent
   UNKNOWN_FIELD,   // a field the schema does not know (catches typos in policies)

@@ -154,11 +154,9 @@ std::vector<LedgerEntry> MemoryState::ledger_for_return(const std::string& retur
 
 RateCounts MemoryState::trailing_counts(const std::string& buyer_id, Millis now, int days) const {
   RateCounts c;
-  const std::int64_t last = utc_day(now);
-  const std::int64_t first = last - days + 1;
+  const DayRange period = trailing_days(now, days);
   for (const auto& [id, l] : leads_) {
-    const std::int64_t day = utc_day(l.delivered_at);
-    if (l.buyer_id != buyer_id || day < first || day > last) continue;
+    if (l.buyer_id != buyer_id || !period.contains(utc_day(l.delivered_at))) continue;
     ++c.accepted;
     if (l.status == LeadStatus::returned) ++c.returned;
   }

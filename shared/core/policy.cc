@@ -297,6 +297,11 @@ PolicyEvaluation evaluate_policy(const Policy& policy, const PolicyInput& in) {
   return ev;
 }
 
+DayRange trailing_days(Millis now, int days) {
+  const std::int64_t last = utc_day(now);
+  return DayRange{last - days + 1, last};
+}
+
 WhatIfReport what_if(const Policy& policy, std::vector<HistoricalReturn> history) {
   std::stable_sort(history.begin(), history.end(),
                    [](const HistoricalReturn& a, const HistoricalReturn& b) {

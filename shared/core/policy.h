@@ -66,6 +66,19 @@ BasisPoints rate_bp(RateCounts c);
 // Exact "rate < limit" without rounding.
 bool rate_below(RateCounts c, BasisPoints limit);
 
+// The UTC days [first, last] of a trailing period: the `days` days ending with now's day (today
+// included). The one definition of "trailing N days" behind CaseView::trailing_counts (every
+// store and view), the reports' periods and the what-if period.
+struct DayRange {
+  std::int64_t first = 0;
+  std::int64_t last = 0;
+  bool contains(std::int64_t day) const { return first <= day && day <= last; }
+  friend bool operator==(const DayRange&, const DayRange&) = default;
+};
+DayRange trailing_days(Millis now, int days);
+// The policy's return-rate period (max_return_rate, cap_rate): 30 days.
+inline constexpr int kTrailingRateDays = 30;
+
 // Everything the evaluator reads besides the policy. `now` is the server clock on the server and
 // the local clock in a preview.
 struct PolicyInput {

@@ -71,7 +71,7 @@ PolicyInput policy_input_for(const Lead& lead, const Buyer& buyer, std::optional
   in.now = now;
   in.reason = reason;
   in.price_cents = lead.price_cents;
-  in.trailing_30d = view.trailing_counts(buyer.id, now, 30);
+  in.trailing_30d = view.trailing_counts(buyer.id, now, kTrailingRateDays);
   const std::int64_t day = utc_day(now);
   for (const PolicyRule& rule : buyer.policy.rules) {
     if (rule.max_auto_per_day) {
@@ -187,6 +187,52 @@ Preview preview_draft(const Actor& actor, const DraftInput& draft, const CaseVie
     }
   }
   return pv;
+}
+
+Result<ReturnReview> review_return(const Actor& actor, const std::string& return_id,
+                                   const CaseView& view, Millis now,
+                                   const CountsAtSubmission& counts_at_submission) {
+  if (!is_valid_id(return_id)) {
+    return make_error(ErrorCode::INVALID_ID, "return_id", "The return id is not valid.");
+  }
+  const ReturnCase* ret = view.find_return(return_id);
+  if (ret == nullptr) {
+    return make_error(ErrorCode::RETURN_NOT_FOUND, "return_id", "No return with this id.");
+  }
+  if (actor.role == Role::buyer && ret->buyer_id != actor.buyer_id) {
+    return make_error(ErrorCode::FORBIDDEN, "return_id", "This return belongs to another buyer.");
+  }
+  const Lead* lead = view.find_lead(ret->lead_id);
+  if (lead == nullptr) {
+    return make_error(ErrorCode::LEAD_NOT_FOUND, "lead_id", "The return's lead is not known here.");
+  }
+  const Buyer* buyer = view.find_buyer(lead->buyer_id);
+  if (buyer == nullptr) {
+    return make_error(ErrorCode::BUYER_NOT_FOUND, "buyer_id", "The lead's buyer is unknown.");
+  }
+  ReturnReview out;
+  out.return_id = ret->id;
+  out.at_submission = ret->state != ReturnState::draft && ret->submitted_at > 0;
+  out.evaluated_at = out.at_submission ? ret->submitted_at : now;
+  if (const Campaign* campaign = view.find_campaign(lead->campaign_id);
+      campaign != nullptr && ret->reason) {
+    out.evidence = compute_evidence(*ret->reason, *lead, *campaign, *buyer, view);
+  }
+  PolicyInput in = policy_input_for(*lead, *buyer, ret->reason, view, out.evaluated_at);
+  if (out.at_submission) {
+    if (counts_at_submission) {
+      if (std::optional<RateCounts> c = counts_at_submission(*ret)) in.trailing_30d = *c;
+    }
+    // The return's own auto-accept came after its evaluation: not in its own per-day count.
+    const Decision* d = ret->decision ? &*ret->decision : nullptr;
+    if (ret->state == ReturnState::accepted && d != nullptr && d->by.rfind("auto:", 0) == 0 &&
+        utc_day(d->at) == utc_day(out.evaluated_at)) {
+      auto it = in.auto_accepted_today.find(d->by.substr(5));
+      if (it != in.auto_accepted_today.end() && it->second > 0) --it->second;
+    }
+  }
+  out.evaluation = evaluate_policy(buyer->policy, in);
+  return out;
 }
 
 }  // namespace returns

@@ -6,6 +6,7 @@
 // inputs and clock means the server will not refuse the submission for the draft's content.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +56,33 @@ struct Preview {
 
 Preview preview_draft(const Actor& actor, const DraftInput& draft, const CaseView& view,
                       Millis now);
+
+// What the operator's dashboard shows beside a return under review: the same reason evidence the
+// buyer's preview showed, and how the buyer's *current* policy decides the return.
+//  - evidence: compute_evidence for the return's reason and lead, against the lead's buyer, its
+//    campaign and the view's delivery history; absent when the return has no reason (a draft) or
+//    the lead's campaign is unknown.
+//  - evaluation: evaluate_policy with the buyer's current policy on policy_input_for(lead,
+//    buyer, reason, view, t) — the input submit_return builds — at t = submitted_at for a
+//    submitted return (state other than draft, submitted_at set), else at `now` (a draft: what
+//    submitting it now would give, as preview_draft says). For a submitted return the trailing
+//    30-day counts are `counts_at_submission(ret)` when it answers (the counts as the server read
+//    them at submission, core/return_history.h), else the view's counts at t; the per-day counts
+//    of max_auto_per_day rules are the view's for t's day, without the return's own auto-accept.
+// Errors: INVALID_ID / RETURN_NOT_FOUND (field return_id); FORBIDDEN (return_id) when a buyer
+// asks about another buyer's return; LEAD_NOT_FOUND (lead_id) when the view lacks the lead (a
+// buyer's lead past the horizon); BUYER_NOT_FOUND (buyer_id) when it lacks the buyer.
+struct ReturnReview {
+  std::string return_id;
+  Millis evaluated_at = 0;
+  bool at_submission = false;  // evaluated_at is the return's submitted_at (else `now`)
+  std::optional<Evidence> evidence;
+  PolicyEvaluation evaluation;
+};
+using CountsAtSubmission = std::function<std::optional<RateCounts>(const ReturnCase&)>;
+Result<ReturnReview> review_return(const Actor& actor, const std::string& return_id,
+                                   const CaseView& view, Millis now,
+                                   const CountsAtSubmission& counts_at_submission = nullptr);
 
 // Checks a note for the given reason; shared by validation and submit. `other` needs 10..2000
 // chars, every other reason accepts 0..2000. Counts Unicode code points; rejects invalid UTF-8.

@@ -79,8 +79,8 @@ std::string band_of(RateCounts counts, const Bands& bands) {
 }
 
 Period Period::trailing(Millis now, int days) {
-  const std::int64_t today = utc_day(now);
-  return Period{today - days + 1, today};
+  const DayRange days_range = trailing_days(now, days);
+  return Period{days_range.first, days_range.last};
 }
 
 std::string_view to_string(Dimension d) {

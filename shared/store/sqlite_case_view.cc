@@ -112,11 +112,11 @@ std::vector<LedgerEntry> SqliteCaseView::ledger_for_return(const std::string& re
 
 RateCounts SqliteCaseView::trailing_counts(const std::string& buyer_id, Millis now,
                                            int days) const {
-  const std::int64_t last = utc_day(now);
+  const DayRange period = trailing_days(now, days);
   Statement& st = db_.cached(
       "SELECT COALESCE(SUM(leads), 0), COALESCE(SUM(returned), 0) FROM agg_daily "
       "WHERE buyer_id = ?1 AND day BETWEEN ?2 AND ?3");
-  st.bind(1, buyer_id).bind(2, last - days + 1).bind(3, last);
+  st.bind(1, buyer_id).bind(2, period.first).bind(3, period.last);
   RateCounts c;
   if (st.step()) {
     c.accepted = st.int64(0);

@@ -123,6 +123,19 @@ std::string return_id_of(const std::string& args_text) {
   return it != args->end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// An op's args as the server decodes them (the core codec); `args` must be an object.
+Result<OpArgs> decode_args(std::string_view op, const Json& args) {
+  if (!args.is_object()) return err(ErrorCode::BAD_TYPE, "args", "args must be an object.");
+  return decode_op_args(op, args);
+}
+
+// How the server would answer a decoded op on the optimistic view at its clock: the core's
+// apply_op. The one prediction behind pending ops' predicted_refusal and Engine::check.
+Result<Effects> predict(const Actor& actor, const OpArgs& args, const CaseView& view,
+                        Millis server_now) {
+  return apply_op(actor, args, view, server_now);
+}
+
 // The draft fields of save_draft/submit_return args.
 Json draft_data(const Json& args) {
   Json d = Json::object();
@@ -262,6 +275,12 @@ class Engine::OverlayView final : public CaseView {
   std::vector<Json> all(std::string_view entity) const { return merged(entity, nullptr); }
   std::vector<Json> by_ref(std::string_view entity, const std::string& ref) const {
     return merged(entity, &ref);
+  }
+
+  // The overlay's rows of `entity` (id → row, or nothing when a pending op deleted it).
+  const std::map<std::string, std::optional<Json>>* overlay_rows(const std::string& entity) const {
+    auto e = overlay_.find(entity);
+    return e != overlay_.end() ? &e->second : nullptr;
   }
 
   void put(const std::string& entity, const std::string& id, std::optional<Json> data) {
@@ -425,6 +444,17 @@ Engine::Engine(Replica& replica, EngineConfig config)
   }
 }
 
+// The replica rows of one buyer that history() reads, decoded, as of replica write
+// `replica_writes`: the buyer's leads, the buyer's returns, and the ledger rows by return id
+// (filled as asked). Rows that do not parse or decode were reported and are left out.
+struct Engine::HistoryRows {
+  std::uint64_t replica_writes = 0;
+  std::string buyer_id;
+  std::map<std::string, Lead> leads;                                 // replica id → lead
+  std::map<std::string, ReturnCase> returns;                         // replica id → return
+  std::map<std::string, std::map<std::string, LedgerEntry>> ledger;  // return id → id → entry
+};
+
 Engine::~Engine() = default;
 
 std::string Engine::on_connected(Millis now) {
@@ -472,6 +502,7 @@ Status Engine::write(const WriteBatch& batch) {
   Status s = replica_.write(batch);
   if (!s.ok()) return s;
   leads_->apply(batch);
+  ++replica_writes_;
   // A rewritten row is judged afresh.
   if (batch.clear_rows) bad_rows_.clear();
   for (const RowWrite& w : batch.rows) bad_rows_.erase({w.entity, w.id});
@@ -807,8 +838,7 @@ Status Engine::handle_error(const Json& j, Millis now) {
 // --- Local API -----------------------------------------------------------------------------------
 
 Result<std::int64_t> Engine::enqueue(std::string_view op, const Json& args, Millis now) {
-  if (!args.is_object()) return err(ErrorCode::BAD_TYPE, "args", "args must be an object.");
-  Result<OpArgs> decoded = decode_op_args(op, args);
+  Result<OpArgs> decoded = decode_args(op, args);
   if (!decoded.ok()) return decoded.error();
   const std::int64_t seq = next_seq_;
   OutboxEntry entry{seq, std::string(op), args.dump(), now};
@@ -890,7 +920,7 @@ void Engine::rebuild_overlay(Millis now) {
       continue;
     }
     const Actor actor = principal_->actor();
-    Result<Effects> fx = apply_op(actor, *decoded, *overlay_, server_now);
+    Result<Effects> fx = predict(actor, *decoded, *overlay_, server_now);
     std::optional<Effects> written;
     if (fx.ok()) {
       written = std::move(fx).value();
@@ -940,6 +970,186 @@ Preview Engine::preview(const DraftInput& draft, Millis now) {
   rebuild_overlay(now);
   Actor actor = principal_ ? principal_->actor() : Actor::buyer("");
   return preview_draft(actor, draft, *overlay_, now + clock_offset_);
+}
+
+Status Engine::check(std::string_view op, const Json& args, Millis now) {
+  if (!principal_) {
+    return err(ErrorCode::UNAUTHORIZED, "", "Nobody is signed in yet: connect once.");
+  }
+  return check(principal_->actor(), op, args, now);
+}
+
+Status Engine::check(const Actor& actor, std::string_view op, const Json& args, Millis now) {
+  Result<OpArgs> decoded = decode_args(op, args);
+  if (!decoded.ok()) return decoded.error();
+  rebuild_overlay(now);
+  Result<Effects> fx = predict(actor, *decoded, *overlay_, server_now(now));
+  if (!fx.ok()) return fx.error();
+  return Status::Ok();
+}
+
+Result<std::vector<HistoricalReturn>> Engine::history(const std::string& buyer_id, int days,
+                                                      Millis now) {
+  if (!is_valid_id(buyer_id)) {
+    return err(ErrorCode::INVALID_ID, "buyer_id",
+               "Field buyer_id must be 1-64 characters of [A-Za-z0-9._:-].");
+  }
+  if (days < 1 || days > kMaxWhatIfDays) {
+    return err(ErrorCode::INVALID_AMOUNT, "days",
+               "Field days must be 1-" + std::to_string(kMaxWhatIfDays) + ".");
+  }
+  rebuild_overlay(now);
+  if (overlay_->find_buyer(buyer_id) == nullptr) {
+    return err(ErrorCode::BUYER_NOT_FOUND, "buyer_id", "No buyer with this id.");
+  }
+  return history_in(buyer_id, trailing_days(server_now(now), days));
+}
+
+std::vector<HistoricalReturn> Engine::history_in(const std::string& buyer_id, DayRange period) {
+  // The replica's rows, decoded once per replica state; a row the core cannot decode is
+  // reported and left out, as everywhere in the view.
+  if (!history_rows_ || history_rows_->replica_writes != replica_writes_ ||
+      history_rows_->buyer_id != buyer_id) {
+    auto rows = std::make_unique<HistoryRows>();
+    rows->replica_writes = replica_writes_;
+    rows->buyer_id = buyer_id;
+    for (const ReplicaRow& r : replica_.rows_by_ref("lead", buyer_id)) {
+      Result<Json> j = parse_json(r.data);
+      if (!j.ok()) {
+        report_bad_row("lead", r.id, j.error());
+        continue;
+      }
+      if (is_deleted_row(*j)) continue;
+      Result<Lead> l = decode_lead(*j);
+      if (l.ok()) {
+        rows->leads.emplace(r.id, std::move(l).value());
+      } else {
+        report_bad_row("lead", get_or<std::string>(*j, "id", ""), l.error());
+      }
+    }
+    for (const ReplicaRow& r : replica_.rows("return")) {
+      Result<Json> j = parse_json(r.data);
+      if (!j.ok()) {
+        report_bad_row("return", r.id, j.error());
+        continue;
+      }
+      if (is_deleted_row(*j) || get_or<std::string>(*j, "buyer_id", "") != buyer_id) continue;
+      Result<ReturnCase> rc = decode_return(*j);
+      if (rc.ok()) {
+        rows->returns.emplace(r.id, std::move(rc).value());
+      } else {
+        report_bad_row("return", get_or<std::string>(*j, "id", ""), rc.error());
+      }
+    }
+    history_rows_ = std::move(rows);
+  }
+  HistoryRows& cached = *history_rows_;
+  // The optimistic view = the replica's rows with the overlay's rows replacing those they name
+  // (OverlayView::merged): decode only the overlay's few rows.
+  const std::map<std::string, std::optional<Json>>* no_rows = nullptr;
+  auto overlay_of = [&](const char* entity) {
+    const auto* o = overlay_->overlay_rows(entity);
+    return o != nullptr ? o : no_rows;
+  };
+
+  std::map<std::string, const Lead*> lead_rows;
+  for (const auto& [id, l] : cached.leads) lead_rows.emplace(id, &l);
+  std::map<std::string, Lead> overlay_leads;
+  if (const auto* o = overlay_of("lead")) {
+    for (const auto& [id, data] : *o) {
+      lead_rows.erase(id);
+      if (!data || replica_ref("lead", *data) != buyer_id) continue;
+      Result<Lead> l = decode_lead(*data);
+      if (l.ok()) {
+        lead_rows[id] = &(overlay_leads[id] = std::move(l).value());
+      } else {
+        report_bad_row("lead", get_or<std::string>(*data, "id", ""), l.error());
+      }
+    }
+  }
+  std::vector<Lead> leads;
+  leads.reserve(lead_rows.size());
+  for (const auto& [id, l] : lead_rows) leads.push_back(*l);
+
+  std::map<std::string, ReturnCase> return_rows = cached.returns;
+  if (const auto* o = overlay_of("return")) {
+    for (const auto& [id, data] : *o) {
+      return_rows.erase(id);
+      if (!data || get_or<std::string>(*data, "buyer_id", "") != buyer_id) continue;
+      Result<ReturnCase> r = decode_return(*data);
+      if (r.ok()) {
+        return_rows.emplace(id, std::move(r).value());
+      } else {
+        report_bad_row("return", get_or<std::string>(*data, "id", ""), r.error());
+      }
+    }
+  }
+
+  const auto* overlay_ledger = overlay_of("ledger");
+  std::vector<ReturnCase> returns;
+  std::vector<LedgerEntry> ledger;
+  returns.reserve(return_rows.size());
+  for (auto& [id, r] : return_rows) {
+    if (r.state != ReturnState::draft) {
+      auto it = cached.ledger.find(r.id);
+      if (it == cached.ledger.end()) {
+        std::map<std::string, LedgerEntry> entries;
+        for (const ReplicaRow& row : replica_.rows_by_ref("ledger", r.id)) {
+          Result<Json> j = parse_json(row.data);
+          if (!j.ok()) {
+            report_bad_row("ledger", row.id, j.error());
+            continue;
+          }
+          if (is_deleted_row(*j)) continue;
+          Result<LedgerEntry> e = decode_ledger_entry(*j);
+          if (e.ok()) {
+            entries.emplace(row.id, std::move(e).value());
+          } else {
+            report_bad_row("ledger", get_or<std::string>(*j, "id", ""), e.error());
+          }
+        }
+        it = cached.ledger.emplace(r.id, std::move(entries)).first;
+      }
+      if (overlay_ledger == nullptr) {
+        for (const auto& [eid, e] : it->second) ledger.push_back(e);
+      } else {
+        std::map<std::string, LedgerEntry> entries = it->second;
+        for (const auto& [eid, data] : *overlay_ledger) {
+          entries.erase(eid);
+          if (!data || replica_ref("ledger", *data) != r.id) continue;
+          Result<LedgerEntry> e = decode_ledger_entry(*data);
+          if (e.ok()) {
+            entries.emplace(eid, std::move(e).value());
+          } else {
+            report_bad_row("ledger", get_or<std::string>(*data, "id", ""), e.error());
+          }
+        }
+        for (auto& [eid, e] : entries) ledger.push_back(std::move(e));
+      }
+    }
+    returns.push_back(std::move(r));
+  }
+  return historical_returns(buyer_id, leads, returns, ledger, period);
+}
+
+Result<ReturnReview> Engine::review(const std::string& return_id, Millis now) {
+  if (!principal_) {
+    return err(ErrorCode::UNAUTHORIZED, "", "Nobody is signed in yet: connect once.");
+  }
+  return review(principal_->actor(), return_id, now);
+}
+
+Result<ReturnReview> Engine::review(const Actor& actor, const std::string& return_id, Millis now) {
+  rebuild_overlay(now);
+  // The counts the server read at submission: the what-if rebuild of the submission day.
+  auto counts = [this](const ReturnCase& ret) -> std::optional<RateCounts> {
+    const std::int64_t day = utc_day(ret.submitted_at);
+    for (const HistoricalReturn& h : history_in(ret.buyer_id, DayRange{day, day})) {
+      if (h.return_id == ret.id) return h.trailing_30d;
+    }
+    return std::nullopt;
+  };
+  return review_return(actor, return_id, *overlay_, server_now(now), counts);
 }
 
 }  // namespace returns::sync

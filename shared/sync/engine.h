@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/codec.h"
+#include "core/return_history.h"
 #include "sync/protocol.h"
 #include "sync/replica.h"
 
@@ -139,11 +140,37 @@ class Engine {
   const CaseView& view(Millis now);
   Preview preview(const DraftInput& draft, Millis now);
 
+  // A dry run of enqueue: would the core refuse `op` with `args` if it were enqueued now, on the
+  // optimistic view (pending ops applied) and the estimated server clock, as the principal? The
+  // same decode + apply_op that gives pending ops their predicted_refusal. Ok, or the typed
+  // refusal (BAD_TYPE "args", UNKNOWN_OP, the codec's field errors, then the core's refusal).
+  // Writes nothing, queues nothing. UNAUTHORIZED when no welcome named a principal yet.
+  Status check(std::string_view op, const Json& args, Millis now);
+  // The same as `actor` (the portal's configured actor before the first welcome).
+  Status check(const Actor& actor, std::string_view op, const Json& args, Millis now);
+
+  // The buyer's returns decided on the `days` UTC days ending with the server's today, read from
+  // the optimistic view as the what-if replay takes them (core/return_history.h). INVALID_ID /
+  // BUYER_NOT_FOUND (field buyer_id) for an unusable or unknown buyer, INVALID_AMOUNT (field
+  // days) unless 1 <= days <= kMaxWhatIfDays.
+  static constexpr int kMaxWhatIfDays = 366;
+  Result<std::vector<HistoricalReturn>> history(const std::string& buyer_id, int days, Millis now);
+
+  // An existing return as the operator reviewing it sees it (core/validation.h review_return):
+  // the reason evidence and the buyer's current policy evaluated at its submission, on the
+  // optimistic view; the counts at submission are the ones history() rebuilds. As the principal
+  // (UNAUTHORIZED before any welcome), or as `actor`.
+  Result<ReturnReview> review(const std::string& return_id, Millis now);
+  Result<ReturnReview> review(const Actor& actor, const std::string& return_id, Millis now);
+
   SyncPhase phase() const { return phase_; }
   std::int64_t cursor() const { return cursor_; }
   std::int64_t next_seq() const { return next_seq_; }
   const std::optional<Principal>& principal() const { return principal_; }
+  // The estimated server clock: the local clock plus the offset measured from welcome.server_time
+  // (and refined by pong), stored in the replica so it survives reloads; 0 before any welcome.
   Millis server_now(Millis local_now) const { return local_now + clock_offset_; }
+  Millis clock_offset() const { return clock_offset_; }
   const std::string& client_id() const { return config_.client_id; }
 
   class OverlayView;  // the optimistic CaseView (engine.cc)
@@ -161,6 +188,8 @@ class Engine {
   void invalidate();
   void rebuild_overlay(Millis now);
   void report_bad_row(std::string_view entity, std::string_view id, const Error& error);
+  // history() for a buyer known to the view, returns decided in `period`.
+  std::vector<HistoricalReturn> history_in(const std::string& buyer_id, DayRange period);
 
   Replica& replica_;
   EngineConfig config_;
@@ -181,6 +210,11 @@ class Engine {
   std::vector<Answered> awaiting_effects_;
   // The replica's leads by buyer, day and contact hash: the view's lead questions without a scan.
   std::unique_ptr<LeadIndex> leads_;
+  // The replica's rows history() reads, decoded once per replica state (what-if is asked again
+  // and again with edited policies; the overlay is laid over them on each call).
+  struct HistoryRows;
+  std::unique_ptr<HistoryRows> history_rows_;
+  std::uint64_t replica_writes_ = 0;  // bumped by every write: the cache above is stale
   // Rows already reported as undecodable (entity, id); a write of the row forgets it.
   std::set<std::pair<std::string, std::string>> bad_rows_;
   std::unique_ptr<OverlayView> overlay_;

@@ -98,11 +98,11 @@ RateCounts LeadIndex::trailing_counts(const std::string& buyer_id, Millis now, i
                                       const LeadOverrides& overrides) const {
   if (!built_) build();
   RateCounts c;
-  const std::int64_t last = utc_day(now);
-  const std::int64_t first = last - days + 1;
+  const DayRange period = trailing_days(now, days);
+  const std::int64_t first = period.first;
+  const std::int64_t last = period.last;
   auto count = [&](const Entry& e, std::int64_t sign) {
-    const std::int64_t day = utc_day(e.delivered_at);
-    if (e.buyer_id != buyer_id || day < first || day > last) return;
+    if (e.buyer_id != buyer_id || !period.contains(utc_day(e.delivered_at))) return;
     c.accepted += sign;
     if (e.returned) c.returned += sign;
   };

@@ -1,7 +1,7 @@
 // test_world.h — a small MemoryState world for the lifecycle and ledger suites: buyers (prepaid,
 // net terms, another buyer), suppliers with and without pass_through_returns, campaigns, leads,
 // and helpers that put a return straight into any state or apply-and-commit an op.
-// Shared by tests/core/lifecycle_test.cc and tests/core/ledger_test.cc only.
+// Shared by tests/core/lifecycle_test.cc, ledger_test.cc and review_test.cc.
 #pragma once
 
 #include <gtest/gtest.h>

@@ -263,12 +263,12 @@ int run_command(const std::vector<std::string>& argv, std::string* output, Ms ti
 
 HttpReply http_request(unsigned short port, const std::string& method, const std::string& target,
                        const std::string& body, const std::string& bearer, Ms timeout,
-                       Transport transport) {
+                       Transport transport, const std::string& content_type) {
   asio::io_context ioc;
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
   if (!bearer.empty()) req.set(http::field::authorization, "Bearer " + bearer);
-  if (!body.empty()) req.set(http::field::content_type, "application/json");
+  if (!body.empty()) req.set(http::field::content_type, content_type);
   req.body() = body;
   req.keep_alive(false);
   req.prepare_payload();

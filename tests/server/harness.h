@@ -87,7 +87,8 @@ struct HttpReply {
 
 HttpReply http_request(unsigned short port, const std::string& method, const std::string& target,
                        const std::string& body = "", const std::string& bearer = "",
-                       Ms timeout = kWait, Transport transport = Transport::plain);
+                       Ms timeout = kWait, Transport transport = Transport::plain,
+                       const std::string& content_type = "application/json");
 HttpReply http_get(unsigned short port, const std::string& target, const std::string& bearer = "",
                    Transport transport = Transport::plain);
 HttpReply http_post(unsigned short port, const std::string& target, const Json& body,

@@ -256,6 +256,21 @@ export class ReturnsPortal {
   leads() { return this.rows('lead'); }
   returns() { return this.rows('return'); }
   lead(id) { return this.row('lead', id).row ?? null; }
+  // Operator dashboard. A dry run of enqueue(op, args): {ok: true}, or the core's typed refusal on
+  // the optimistic view, as the principal; nothing is queued or written.
+  checkOp(op, args) { return this.call('checkOp', String(op), toText(args), this.now()); }
+  // How the buyer's returns of the last `days` days (default 30) would have been decided under
+  // `policy`: {ok, buyer_id, days, current_policy, report: {items, summary}}.
+  whatIf(buyerId, policy, days) {
+    const request = { buyer_id: buyerId, policy };
+    if (days !== undefined) request.days = days;
+    return this.call('whatIf', toText(request), this.now());
+  }
+
+  // Operator dashboard (or the owning buyer): a submitted return's reason evidence and the buyer's
+  // current policy evaluated at its submission: {ok, return_id, evaluated_at, at_submission,
+  // evidence?, evaluation}. A read: followers answer from their own copy, like preview.
+  review(returnId) { return this.call('review', String(returnId), this.now()); }
 
   call(method, ...args) {
     if (!this.core) return { error: { code: 'BAD_TRANSITION', field: '', message: 'The portal is closed.' } };

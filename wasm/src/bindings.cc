@@ -183,9 +183,16 @@ class Portal {
     return dump(Json{{"ok", true}});
   }
 
-  std::string status(double) {
+  // The status plus the estimated server clock at the local time `now` (Engine::server_now):
+  // {"server_now": ms, "clock_offset_ms": server − local}.
+  std::string status(double now) {
     if (!engine_) return closed();
-    return dump(status_json());
+    Result<Millis> t = millis_of(now, "now");
+    if (!t.ok()) return error_text(t.error());
+    Json j = status_json();
+    j["server_now"] = engine_->server_now(*t);
+    j["clock_offset_ms"] = engine_->clock_offset();
+    return dump(j);
   }
 
   // --- Transport events ---------------------------------------------------------------------
@@ -275,6 +282,88 @@ class Portal {
     Result<Json> args = parse_object(args_text, "op's args");
     if (!args.ok()) return error_text(args.error());
     return dump(seq_json(engine_->enqueue(op, *args, *t)));
+  }
+
+  // A dry run of enqueue (sync/engine.h Engine::check): {"ok": true}, or the typed refusal the
+  // core would answer now on the optimistic view, as the principal (else the configured actor).
+  // Nothing is written or queued.
+  std::string check_op(const std::string& op, const std::string& args_text, double now) {
+    if (!engine_) return closed();
+    Result<Actor> who = acting();
+    if (!who.ok()) return error_text(who.error());
+    Result<Millis> t = millis_of(now, "now");
+    if (!t.ok()) return error_text(t.error());
+    Result<Json> args = parse_json(args_text);
+    if (!args.ok()) return error_text(args.error());
+    Status st = engine_->check(*who, op, *args, *t);
+    if (!st.ok()) return error_text(st.error());
+    return dump(Json{{"ok", true}});
+  }
+
+  // What-if (core what_if over Engine::history): {"buyer_id": id, "policy": policy,
+  // "days"?: 1-366 (default 30)} → {"ok", "buyer_id", "days", "current_policy", "report"}.
+  std::string what_if(const std::string& request_text, double now) {
+    if (!engine_) return closed();
+    Result<Millis> t = millis_of(now, "now");
+    if (!t.ok()) return error_text(t.error());
+    Result<Json> j = parse_object(request_text, "what-if request");
+    if (!j.ok()) return error_text(j.error());
+    for (auto it = j->begin(); it != j->end(); ++it) {
+      if (it.key() != "buyer_id" && it.key() != "policy" && it.key() != "days") {
+        return error_text(ErrorCode::UNKNOWN_FIELD, it.key(), "Unknown field " + it.key() + ".");
+      }
+    }
+    if (!j->contains("buyer_id")) {
+      return error_text(ErrorCode::MISSING_FIELD, "buyer_id", "Field buyer_id is required.");
+    }
+    std::string buyer_id;
+    if (Status st = read_string(*j, "buyer_id", &buyer_id); !st.ok()) return error_text(st.error());
+    auto p = j->find("policy");
+    if (p == j->end()) {
+      return error_text(ErrorCode::MISSING_FIELD, "policy", "Field policy is required.");
+    }
+    Result<Policy> policy = decode_policy(*p);
+    if (!policy.ok()) {
+      Error e = policy.error();
+      e.field = "policy" + (e.field.empty() ? "" : "." + e.field);
+      return error_text(e);
+    }
+    int days = 30;
+    if (auto d = j->find("days"); d != j->end()) {
+      if (!d->is_number_integer()) {
+        return error_text(ErrorCode::BAD_TYPE, "days", "Field days must be a whole number.");
+      }
+      const bool in_int =
+          d->is_number_unsigned()
+              ? d->get<std::uint64_t>() <= static_cast<std::uint64_t>(sync::Engine::kMaxWhatIfDays)
+              : d->get<std::int64_t>() >= 0 &&
+                    d->get<std::int64_t>() <= sync::Engine::kMaxWhatIfDays;
+      days = in_int ? static_cast<int>(d->get<std::int64_t>()) : -1;  // -1: the engine refuses
+    }
+    Result<std::vector<HistoricalReturn>> history = engine_->history(buyer_id, days, *t);
+    if (!history.ok()) return error_text(history.error());
+    const Buyer* buyer = engine_->view(*t).find_buyer(buyer_id);
+    return dump(Json{{"ok", true},
+                     {"buyer_id", buyer_id},
+                     {"days", days},
+                     {"current_policy", buyer ? to_json(buyer->policy) : Json(nullptr)},
+                     {"report", to_json(returns::what_if(*policy, std::move(history).value()))}});
+  }
+
+  // An existing return as its reviewer sees it (Engine::review, core review_return): {"ok",
+  // "return_id", "evaluated_at", "at_submission", "evidence"?, "evaluation"} — as the principal,
+  // else the configured actor.
+  std::string review(const std::string& return_id, double now) {
+    if (!engine_) return closed();
+    Result<Actor> who = acting();
+    if (!who.ok()) return error_text(who.error());
+    Result<Millis> t = millis_of(now, "now");
+    if (!t.ok()) return error_text(t.error());
+    Result<ReturnReview> r = engine_->review(*who, return_id, *t);
+    if (!r.ok()) return error_text(r.error());
+    Json j{{"ok", true}};
+    j.update(to_json(*r));
+    return dump(j);
   }
 
   // --- Reads ----------------------------------------------------------------------------------
@@ -382,6 +471,16 @@ class Portal {
     return actor_;
   }
 
+  // Who validate, preview, checkOp and review act as: the principal, else the configured actor.
+  Result<Actor> acting() const {
+    std::optional<Actor> who = actor();
+    if (!who) {
+      return make_error(ErrorCode::UNAUTHORIZED, "actor",
+                        "Nobody is signed in yet: connect once, or open with an actor.");
+    }
+    return *who;
+  }
+
   Json status_json() const {
     Json j{{"ok", true},
            {"phase", std::string(sync::to_string(engine_->phase()))},
@@ -397,11 +496,8 @@ class Portal {
 
   std::string check(const std::string& draft_text, double now, bool with_preview) {
     if (!engine_) return closed();
-    std::optional<Actor> who = actor();
-    if (!who) {
-      return error_text(ErrorCode::UNAUTHORIZED, "actor",
-                        "Nobody is signed in yet: connect once, or open with an actor.");
-    }
+    Result<Actor> who = acting();
+    if (!who.ok()) return error_text(who.error());
     Result<Millis> t = millis_of(now, "now");
     if (!t.ok()) return error_text(t.error());
     Result<Json> j = parse_object(draft_text, "draft");
@@ -445,6 +541,9 @@ EMSCRIPTEN_BINDINGS(returns_portal) {
       .function("discardDraft", &Portal::discard_draft)
       .function("submit", &Portal::submit)
       .function("enqueue", &Portal::enqueue)
+      .function("checkOp", &Portal::check_op)
+      .function("whatIf", &Portal::what_if)
+      .function("review", &Portal::review)
       .function("drafts", &Portal::drafts)
       .function("outbox", &Portal::outbox)
       .function("pending", &Portal::pending)

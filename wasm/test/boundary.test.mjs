@@ -143,3 +143,20 @@ test('the JS API passes errors through as values (no throw), also for unserialis
   await portal.close();
   assertError(portal.validate({ return_id: 'R1', lead_id: 'L1' }), 'BAD_TRANSITION');
 });
+
+// The ErrorCode union of index.d.ts is the product's one list (docs/errors.md, which a core test
+// keeps equal to shared/core/error.h): a code added in C++ must be typed for the front ends too.
+test('index.d.ts ErrorCode lists exactly the codes of docs/errors.md', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const path = await import('node:path');
+  const { PKG_DIR } = await import('./support.mjs');
+  const here = path.dirname(new URL(import.meta.url).pathname);
+  const doc = await readFile(process.env.RETURNS_ERRORS_DOC ?? path.join(here, '../../docs/errors.md'), 'utf8');
+  const documented = [...doc.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]).sort();
+  const dts = await readFile(path.join(PKG_DIR, 'index.d.ts'), 'utf8');
+  const union = dts.match(/export type ErrorCode =([^;]+);/);
+  assert.ok(union, 'index.d.ts declares ErrorCode');
+  const typed = [...union[1].matchAll(/'([A-Z_]+)'/g)].map((m) => m[1]).sort();
+  assert.ok(documented.length > 30, `parsed ${documented.length} codes from docs/errors.md`);
+  assert.deepEqual(typed, documented);
+});

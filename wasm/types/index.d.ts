@@ -20,7 +20,7 @@ export type OpName =
   | 'accept_return' | 'reject_return' | 'reopen_return' | 'set_policy';
 
 export type ErrorCode =
-  | 'BAD_JSON' | 'BAD_TYPE' | 'MISSING_FIELD' | 'UNKNOWN_FIELD' | 'INVALID_ID' | 'INVALID_ENUM'
+  | 'BAD_JSON' | 'BAD_CSV' | 'BAD_TYPE' | 'MISSING_FIELD' | 'UNKNOWN_FIELD' | 'INVALID_ID' | 'INVALID_ENUM'
   | 'INVALID_REASON' | 'INVALID_AMOUNT' | 'INVALID_TIME' | 'INVALID_TEXT' | 'TEXT_TOO_LONG'
   | 'INVALID_POLICY' | 'LEAD_NOT_FOUND' | 'RETURN_NOT_FOUND' | 'BUYER_NOT_FOUND'
   | 'SUPPLIER_NOT_FOUND' | 'CAMPAIGN_NOT_FOUND' | 'NOT_YOUR_LEAD' | 'ALREADY_RETURNED'
@@ -75,6 +75,66 @@ export interface Preview {
   evaluation?: PolicyEvaluation;
 }
 
+/**
+ * A return as its reviewer sees it (operator dashboard, or the owning buyer): the reason evidence
+ * the buyer's preview showed and the buyer's current policy evaluated at the return's submission
+ * (`at_submission`), or at the estimated server clock for a draft.
+ */
+export interface Review {
+  ok: true;
+  return_id: Id;
+  /** submitted_at for a submitted return, else the estimated server clock now. */
+  evaluated_at: Millis;
+  at_submission: boolean;
+  /** When the return has a reason and the lead's campaign is known. */
+  evidence?: Evidence;
+  evaluation: PolicyEvaluation;
+}
+
+// --- Policies and what-if (core/policy.h, docs/domain.md "Policy") ------------------------------
+
+export type PolicyMode = 'always_accept' | 'manual' | 'rules';
+export type Verdict = 'auto_accept' | 'manual_review' | 'refused';
+/** An auto-accept rule: every limit that is set must hold. Rates are fractions 0–1 (≤ 4 decimals). */
+export interface PolicyRule {
+  id: Id;
+  max_age_hours?: number;
+  reasons?: Reason[];
+  max_price_cents?: Cents;
+  max_return_rate?: number;
+  max_auto_per_day?: number;
+}
+export interface Policy {
+  mode: PolicyMode;
+  /** 1–8760. */
+  window_hours: number;
+  min_age_hours?: number;
+  rules?: PolicyRule[];
+  cap_rate?: number;
+}
+/** One past return: how it was decided then (`before`) and under the policy asked about (`after`). */
+export interface WhatIfItem { return_id: Id; before: Verdict; after: Verdict; rule: string; }
+export interface WhatIfSummary {
+  total: number;
+  auto_accept: number;
+  manual_review: number;
+  refused: number;
+  /** Items whose `after` differs from `before`. */
+  changed: number;
+  /** Price of the leads the policy would auto-accept. */
+  auto_accept_cents: Cents;
+}
+export interface WhatIfReport { items: WhatIfItem[]; summary: WhatIfSummary; }
+export interface WhatIf {
+  ok: true;
+  buyer_id: Id;
+  /** The period: returns decided on this many UTC days ending with the server's today. */
+  days: number;
+  /** The buyer's policy now (before), to show beside the edited one (after). */
+  current_policy: Policy;
+  report: WhatIfReport;
+}
+
 // --- Rows (docs/domain.md "JSON shapes"; buyers never see supplier ids or costs) -----------------
 
 export interface Lead {
@@ -126,6 +186,10 @@ export interface Status {
   rows: number;
   principal?: Principal;
   actor?: Actor;
+  /** The engine's estimate of the server clock: local now + clock_offset_ms. */
+  server_now: Millis;
+  /** Server clock − local clock, from the last welcome (refined by pong); 0 before any. */
+  clock_offset_ms: number;
 }
 export interface Ok { ok: true; }
 export interface SeqResult { ok: true; seq: number; }
@@ -201,6 +265,12 @@ export declare class ReturnsPortal {
   leads(): Answer<Lead[]>;
   returns(): Answer<ReturnRow[]>;
   lead(id: Id): Lead | null;
+  /** Dry run of enqueue: would the core refuse this op now, on the optimistic view? Nothing is queued. */
+  checkOp(op: OpName, args: Record<string, unknown>): Answer<Ok>;
+  /** Operators: the buyer's returns of the last `days` (1–366, default 30) UTC days replayed under `policy`. */
+  whatIf(buyerId: Id, policy: Policy, days?: number): Answer<WhatIf>;
+  /** Operators (or the owning buyer): a return's reason evidence and policy evaluation. */
+  review(returnId: Id): Answer<Review>;
 
   /** Resolve once the change is durable (IndexedDB synced); one replica transaction each. */
   saveDraft(draft: DraftInput): Promise<Answer<SeqResult>>;
@@ -241,6 +311,10 @@ export interface RawPortal {
   discardDraft(returnId: string, now: Millis): string;
   submit(returnId: string, now: Millis): string;
   enqueue(op: string, argsJson: string, now: Millis): string;
+  checkOp(op: string, argsJson: string, now: Millis): string;
+  /** requestJson: {buyer_id, policy, days?}. */
+  whatIf(requestJson: string, now: Millis): string;
+  review(returnId: string, now: Millis): string;
   drafts(): string;
   outbox(): string;
   pending(now: Millis): string;
