@@ -2,7 +2,7 @@
 // built package: an operator replica with 10 buyers × 4500 leads over 90 days (45 000 leads) and
 // 400 returns per buyer (~130 in the last 30 days; 60 % accepted with their ledger entries),
 // written by loadRows; then whatIf for one buyer with an edited policy, first call and median of
-// the following ones. By hand (BENCHMARKS.md "WebAssembly package"):
+// the following ones. By hand (BENCHMARKS.md "What-if in the operator dashboard"):
 //   node wasm/bench/whatif.mjs [--pkg build/wasm/wasm/pkg] [--runs 20]
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
