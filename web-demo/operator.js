@@ -10,7 +10,6 @@ import { barChart, lineChart, heatColor, pct } from './operator-charts.js';
 
 const $ = (id) => document.getElementById(id);
 const BASE_TITLE = document.title;
-const HOUR = 3_600_000;
 const OPEN = new Set(['pending', 'discussion']);
 
 const app = {
@@ -285,13 +284,17 @@ function queueRows() {
 
 function renderQueue() {
   const open = queueRows();
-  const now = Date.now();
+  const st = app.portal.status();
+  const now = !isError(st) && st.server_now ? st.server_now : Date.now();  // the server's clock
   const body = $('queue-body');
   const fresh = new Set(app.unseen);
+  // Each lead's return-window end from the core (return_deadline under the buyer's policy).
+  const ends = app.portal.deadlines(open.map((r) => r.lead_id));
+  if (isError(ends)) showError('deadlines', ends.error);
+  const deadlines = isError(ends) ? {} : ends.deadlines;
   body.replaceChildren(...open.map((r) => {
     const lead = leadOf(r.lead_id);
-    const policy = app.buyers.get(r.buyer_id)?.policy;
-    const windowEnds = lead && policy ? lead.delivered_at + policy.window_hours * HOUR : null;
+    const windowEnds = deadlines[r.lead_id] ?? null;
     return h('tr', {
       'data-testid': 'queue-row', 'data-return-id': r.id, 'data-state': r.state,
       class: [r.id === app.selected ? 'selected' : '', fresh.has(r.id) ? 'fresh' : ''].join(' ').trim() || null,

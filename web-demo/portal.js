@@ -392,21 +392,25 @@ function readContext() {
     if (['pending', 'discussion', 'accepted'].includes(r.state)) byLead.set(r.lead_id, r);
     countByLead.set(r.lead_id, (countByLead.get(r.lead_id) ?? 0) + 1);
   }
+  // Each lead's window end from the core (return_deadline under the buyer's policy): one call.
+  const ends = app.portal.deadlines(leads.map((l) => l.id));
+  const deadlines = isError(ends) ? new Map() : new Map(Object.entries(ends.deadlines));
+  if (isError(ends)) showError('deadlines', ends.error);
   return { buyer, leads, returns, pending, unanswered, pendingMessages, byLead, countByLead,
-           windowMs: buyer?.policy?.window_hours ? buyer.policy.window_hours * 3_600_000 : null,
-           now: serverNow() };
+           deadlines, now: serverNow() };
 }
 
 function renderLeads(ctx) {
   const leads = ctx.leads;
   const filter = $('lead-filter').value;
   const q = $('lead-search').value.trim().toLowerCase();
-  const { windowMs, now, byLead, countByLead } = ctx;
-  $('window-note').textContent = windowMs
+  const { deadlines, now, byLead, countByLead } = ctx;
+  $('window-note').textContent = ctx.buyer?.policy?.window_hours
     ? `Return window: ${ctx.buyer.policy.window_hours} h after delivery (your policy); leads older than that are hidden.`
     : 'Waiting for your policy from the server…';
   const shown = leads.filter((l) => {
-    const within = windowMs === null || now < l.delivered_at + windowMs;
+    const end = deadlines.get(l.id);
+    const within = end === null || end === undefined || now < end;
     if (filter === 'returnable') { if (!within || l.status !== 'ACCEPTED' || byLead.has(l.id)) return false; }
     else if (!within && l.status !== 'RETURNED') return false;
     if (!q) return true;
@@ -419,7 +423,7 @@ function renderLeads(ctx) {
   const frag = document.createDocumentFragment();
   for (const l of shown.slice(0, MAX_LEAD_ROWS)) {
     const ret = byLead.get(l.id);
-    const deadline = windowMs ? l.delivered_at + windowMs : null;
+    const deadline = deadlines.get(l.id) ?? null;
     const others = countByLead.get(l.id) ?? 0;
     const status = ret ? `${l.status} · return ${ret.state}` : others ? `${l.status} · ${others} earlier return${others > 1 ? 's' : ''}` : l.status;
     const tr = el('tr', {
@@ -457,9 +461,9 @@ function renderDrafts(ctx) {
   const leads = new Map(ctx.leads.map((l) => [l.id, l]));
   const open = (d) => {
     if (d.status === 'submitting') return true;
-    const lead = leads.get(d.draft.lead_id);
-    if (!lead) return false;
-    return ctx.windowMs === null || ctx.now < lead.delivered_at + ctx.windowMs;
+    if (!leads.has(d.draft.lead_id)) return false;
+    const end = ctx.deadlines.get(d.draft.lead_id);
+    return end === null || end === undefined || ctx.now < end;
   };
   const active = list.filter(open);
   const closed = list.filter((d) => !open(d));

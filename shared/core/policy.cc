@@ -215,11 +215,15 @@ std::string format_duration(Millis ms) {
   return std::to_string(days) + " d " + std::to_string(hours) + " h";
 }
 
+Millis return_deadline(const Policy& policy, Millis delivered_at) {
+  return delivered_at + policy.window_hours * kMillisPerHour;
+}
+
 PolicyEvaluation evaluate_policy(const Policy& policy, const PolicyInput& in) {
   PolicyEvaluation ev;
   const Millis window = policy.window_hours * kMillisPerHour;
   const Millis age = in.now - in.delivered_at;
-  ev.deadline = in.delivered_at + window;
+  ev.deadline = return_deadline(policy, in.delivered_at);
   const std::string window_text = hours_text(policy.window_hours);
 
   if (age >= window) {

@@ -115,6 +115,10 @@ struct PolicyEvaluation {
 
 PolicyEvaluation evaluate_policy(const Policy& policy, const PolicyInput& input);
 
+// The end of the return window of a lead delivered at `delivered_at` under `policy`: a return
+// submitted at or after it is refused with WINDOW_CLOSED (evaluate_policy's `deadline`).
+Millis return_deadline(const Policy& policy, Millis delivered_at);
+
 // Durations as the sentences say them, rounded down: "under 1 min", "42 min", "5 h",
 // "23 h 59 min" below 48 h; "2 d 3 h", "7 d" from 48 h on.
 std::string format_duration(Millis ms);

@@ -254,6 +254,10 @@ export class ReturnsPortal {
   row(entity, id) { return this.call('row', String(entity), String(id), this.now()); }
   rows(entity) { return this.call('rows', String(entity), this.now()); }
   leads() { return this.rows('lead'); }
+  // An array of ids (a lone string is refused with BAD_TYPE, not read as JSON text).
+  deadlines(leadIds) {
+    return this.call('deadlines', typeof leadIds === 'string' ? JSON.stringify(leadIds) : toText(leadIds), this.now());
+  }
   returns() { return this.rows('return'); }
   lead(id) { return this.row('lead', id).row ?? null; }
   // Operator dashboard. A dry run of enqueue(op, args): {ok: true}, or the core's typed refusal on

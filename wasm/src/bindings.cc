@@ -416,6 +416,33 @@ class Portal {
     return dump(Json(engine_->rows(entity, *t)));
   }
 
+  // The return-window end of each lead (core return_deadline, under its buyer's current policy
+  // on the optimistic view): {"ok": true, "deadlines": {lead_id: ms or null}} — null for a lead
+  // (or buyer) the replica does not hold. One call for a whole list; the pages never redo the rule.
+  std::string deadlines(const std::string& ids_text, double now) {
+    if (!engine_) return closed();
+    Result<Millis> t = millis_of(now, "now");
+    if (!t.ok()) return error_text(t.error());
+    Result<Json> ids = parse_json(ids_text);
+    if (!ids.ok()) return error_text(ids.error());
+    if (!ids->is_array())
+      return error_text(ErrorCode::BAD_TYPE, "lead_ids", "Send an array of lead ids.");
+    const CaseView& view = engine_->view(*t);
+    Json out = Json::object();
+    for (std::size_t i = 0; i < ids->size(); ++i) {
+      const Json& id = (*ids)[i];
+      if (!id.is_string()) {
+        return error_text(ErrorCode::BAD_TYPE, "lead_ids[" + std::to_string(i) + "]",
+                          "Lead ids are strings.");
+      }
+      const Lead* lead = view.find_lead(id.get<std::string>());
+      const Buyer* buyer = lead ? view.find_buyer(lead->buyer_id) : nullptr;
+      out[id.get<std::string>()] =
+          buyer ? Json(return_deadline(buyer->policy, lead->delivered_at)) : Json(nullptr);
+    }
+    return dump(Json{{"ok", true}, {"deadlines", std::move(out)}});
+  }
+
   // Writes rows straight into the replica, as if a `changes` frame had carried them: {buyers,
   // suppliers, campaigns, leads, returns, ledger, messages}, each an array of rows. For tests,
   // benchmarks and demos that have no server; the cursor is not moved.
@@ -549,5 +576,6 @@ EMSCRIPTEN_BINDINGS(returns_portal) {
       .function("pending", &Portal::pending)
       .function("row", &Portal::row)
       .function("rows", &Portal::rows)
+      .function("deadlines", &Portal::deadlines)
       .function("loadRows", &Portal::load_rows);
 }

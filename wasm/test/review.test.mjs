@@ -203,3 +203,20 @@ test('status through the portal: server_now follows the portal clock', async (t)
   assert.equal(st.server_now, NOW);
   assert.equal(st.clock_offset_ms, 0);
 });
+
+// deadlines(leadIds): the window end of each lead from the core (return_deadline), equal to the
+// deadline preview reports; null for leads the replica lacks; bad input typed.
+test('deadlines: one call for a list, the same instant preview reports', async (t) => {
+  const portal = await portalAs(t, 'deadlines-buyer', BUYER);
+  const d = portal.deadlines(['L-nv', 'L-dup0', 'L-nowhere']);
+  assert.equal(d.ok, true, JSON.stringify(d));
+  assert.deepEqual(d.deadlines, { 'L-nv': T0 + 168 * HOUR, 'L-dup0': T0 - DAY + 168 * HOUR, 'L-nowhere': null });
+  const p = portal.preview({ return_id: 'R-new-1', lead_id: 'L-draft', reason: 'bad_contact' });
+  assert.equal(portal.deadlines(['L-draft']).deadlines['L-draft'], p.evaluation.deadline);
+  assert.deepEqual(portal.deadlines([]), { ok: true, deadlines: {} });
+  assertError(portal.deadlines('L-nv'), 'BAD_TYPE', 'lead_ids');
+  assertError(portal.deadlines(['L-nv', 7]), 'BAD_TYPE', 'lead_ids[1]');
+  const raw = new Module.Portal();
+  assertError(JSON.parse(raw.deadlines('[', NOW)), 'BAD_TRANSITION');  // not open
+  raw.delete();
+});

@@ -263,6 +263,9 @@ export declare class ReturnsPortal {
   row(entity: Entity, id: Id): Answer<{ row: Row | null }>;
   rows(entity: Entity): Answer<Row[]>;
   leads(): Answer<Lead[]>;
+  /** Each lead's return-window end (UTC ms; submissions at or after it are refused), from its
+   *  buyer's current policy; null when the replica lacks the lead or its buyer. */
+  deadlines(leadIds: Id[]): Answer<{ ok: true; deadlines: Record<Id, Millis | null> }>;
   returns(): Answer<ReturnRow[]>;
   lead(id: Id): Lead | null;
   /** Dry run of enqueue: would the core refuse this op now, on the optimistic view? Nothing is queued. */
@@ -320,6 +323,7 @@ export interface RawPortal {
   pending(now: Millis): string;
   row(entity: string, id: string, now: Millis): string;
   rows(entity: string, now: Millis): string;
+  deadlines(leadIdsJson: string, now: Millis): string;
   loadRows(worldJson: string): string;
   delete(): void;
 }
