@@ -36,7 +36,7 @@ self.addEventListener('activate', (event) => {
 function cacheKey(url) {
   if (url.origin !== self.location.origin) return null;
   if (url.pathname.startsWith('/v1/')) return null;          // API and sync: never cached
-    return CACHED.has(url.pathname) ? url.pathname : null;
+  return CACHED.has(url.pathname) ? url.pathname : null;
 }
 
 self.addEventListener('fetch', (event) => {

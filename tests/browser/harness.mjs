@@ -15,11 +15,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { PKG_DIR, RETURNSD, tempDir as packageTempDir, until as packageUntil } from '../../wasm/test/support.mjs';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 
-export const RETURNSD = process.env.RETURNS_RETURNSD ?? path.join(root, 'build/native/server/returnsd');
-export const PKG_DIR = process.env.RETURNS_WASM_PKG ?? path.join(root, 'build/wasm/wasm/pkg');
+export { RETURNSD, PKG_DIR };
 export const WEB_ROOT = process.env.RETURNS_WEB_ROOT ?? path.join(root, 'web-demo');
 export const BROWSER_DEPS = process.env.RETURNS_BROWSER_DEPS ?? path.join(root, '.cache/browser');
 export const CHROMIUM = process.env.RETURNS_CHROMIUM ?? '/usr/bin/chromium';
@@ -38,21 +39,9 @@ function requireFromDeps(name) {
   return createRequire(manifest)(name);
 }
 
-export function tempDir(t, prefix = 'browser-test-') {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-export async function until(fn, what, ms = 15_000, every = 50) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, every));
-  }
-}
+// The wasm package tests' helpers, with the browser tests' defaults (slower: a browser runs too).
+export const tempDir = (t, prefix = 'browser-test-') => packageTempDir(t, prefix);
+export const until = (fn, what, ms = 15_000, every = 50) => packageUntil(fn, what, ms, every);
 
 async function waitForFile(file, child, what, ms) {
   await until(() => {
