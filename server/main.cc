@@ -167,6 +167,7 @@ Result<std::unique_ptr<store::Store>> open_store(const Args& a) {
   std::error_code ec;
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   store::StoreOptions options;
+  options.upgrade_time = SystemClock().now_ms();
   const std::string sync = a.get("--sync", "full");
   if (sync == "normal") {
     options.sync = store::Database::Sync::normal;

@@ -276,8 +276,9 @@ void SyncSession<Stream>::handle_push(const sync::Push& push) {
             } else {
               ++m.ops_refused;
             }
-            self->send_text(sync::answer_frame(sync::OpAnswer{
-                res.seq, res.applied, res.code, res.message, res.version, res.duplicate}));
+            self->send_text(
+                sync::answer_frame(sync::OpAnswer{res.seq, res.applied, res.code, res.message,
+                                                  res.version, res.duplicate, res.decision}));
           });
         });
     if (!queued) {

@@ -69,6 +69,13 @@ struct Lead {
   Money cost_cents = 0;   // supplier payout; hidden from buyers
   Millis delivered_at = 0;
   LeadStatus status = LeadStatus::accepted;
+  // Derived by the server, never taken from the platform (docs/decision-facts.md):
+  // another lead of this buyer with the same contact hash was delivered before this one
+  // (DeliveryHistory::delivered_before, fixed at ingest and kept true by later ingests).
+  bool earlier_delivery = false;
+  // When a return last changed `status` (server clock); 0 while it never changed. A lead whose
+  // status changed is always sent to its buyer, whatever the lead horizon.
+  Millis status_at = 0;
   friend bool operator==(const Lead&, const Lead&) = default;
 };
 

@@ -184,6 +184,7 @@ Result<Effects> submit_return(const Actor& actor, const SubmitReturnArgs& a, con
   Effects fx;
   fx.op = OpKind::submit_return;
   fx.evaluation = check.evaluation;
+  fx.facts = check.facts;
   if (check.campaign != nullptr) {
     fx.evidence = compute_evidence(*a.reason, lead, *check.campaign, buyer, view);
     if (fx.evidence->routing_alert) {

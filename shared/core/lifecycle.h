@@ -125,6 +125,7 @@ struct Effects {
   std::optional<Buyer> buyer;                  // set_policy: the buyer with its new policy
   std::optional<PolicyEvaluation> evaluation;  // submit: how the policy decided
   std::optional<Evidence> evidence;            // submit: the reason's evidence
+  std::optional<DecisionFacts> facts;          // submit: the facts the decision read
   std::optional<RoutingAlert> alert;           // submit of a supported out_of_service_area
 };
 

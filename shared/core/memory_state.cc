@@ -104,6 +104,29 @@ Json MemoryState::to_json() const {
   return j;
 }
 
+Json MemoryState::replica_world() const {
+  Json j = to_json();
+  j.erase("balances");
+  // with_derived for every lead at once: the earliest delivery of each (buyer, contact) is the
+  // one lead without the flag (delivered_before's order: time, then id).
+  std::map<std::pair<std::string, std::string>, std::pair<Millis, std::string>> first;
+  for (const auto& [id, l] : leads_) {
+    auto [it, fresh] = first.try_emplace({l.buyer_id, l.contact_hash}, l.delivered_at, id);
+    if (!fresh && std::pair(l.delivered_at, id) < it->second) it->second = {l.delivered_at, id};
+  }
+  Json leads = Json::array();
+  for (const auto& [id, l] : leads_) {
+    Lead out = l;
+    out.earlier_delivery = first.at({l.buyer_id, l.contact_hash}).second != id;
+    leads.push_back(returns::to_json(out));
+  }
+  j["leads"] = std::move(leads);
+  Json days = Json::array();
+  for (const BuyerDay& d : buyer_days()) days.push_back(returns::to_json(d));
+  j["buyer_days"] = std::move(days);
+  return j;
+}
+
 void MemoryState::commit(const Effects& fx) {
   if (fx.ret) {
     if (fx.return_deleted) {
@@ -165,15 +188,41 @@ RateCounts MemoryState::trailing_counts(const std::string& buyer_id, Millis now,
 
 int MemoryState::auto_accepted_on_day(const std::string& buyer_id, const std::string& rule_id,
                                       std::int64_t day) const {
-  const std::string by = "auto:" + rule_id;
   int n = 0;
   for (const auto& [id, r] : returns_) {
-    if (r.buyer_id == buyer_id && r.state == ReturnState::accepted && r.decision &&
-        r.decision->by == by && utc_day(r.decision->at) == day) {
-      ++n;
-    }
+    if (r.buyer_id == buyer_id && counts_as_auto_accept(r, rule_id, day)) ++n;
   }
   return n;
+}
+
+std::vector<BuyerDay> MemoryState::buyer_days() const {
+  std::map<std::pair<std::string, std::int64_t>, BuyerDay> days;
+  auto at = [&](const std::string& buyer_id, std::int64_t day) -> BuyerDay& {
+    BuyerDay& d = days[{buyer_id, day}];
+    d.buyer_id = buyer_id;
+    d.day = day;
+    return d;
+  };
+  for (const auto& [id, l] : leads_) {
+    BuyerDay& d = at(l.buyer_id, utc_day(l.delivered_at));
+    ++d.sold;
+    if (l.status == LeadStatus::returned) ++d.returned;
+  }
+  for (const auto& [id, r] : returns_) {
+    if (r.state != ReturnState::accepted || !r.decision) continue;
+    if (std::optional<std::string> rule = auto_rule_of(*r.decision)) {
+      ++at(r.buyer_id, utc_day(r.decision->at)).auto_accepted[*rule];
+    }
+  }
+  std::vector<BuyerDay> out;
+  for (auto& [key, d] : days) out.push_back(std::move(d));
+  return out;
+}
+
+Lead MemoryState::with_derived(const Lead& lead) const {
+  Lead l = lead;
+  l.earlier_delivery = delivered_before(l.buyer_id, l.contact_hash, l.id, l.delivered_at);
+  return l;
 }
 
 bool MemoryState::delivered_before(const std::string& buyer_id, const std::string& contact_hash,

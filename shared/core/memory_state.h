@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/codec.h"
+#include "core/decision_facts.h"
 #include "core/lifecycle.h"
 
 namespace returns {
@@ -40,6 +41,15 @@ class MemoryState final : public CaseView {
                            std::int64_t day) const override;
   bool delivered_before(const std::string& buyer_id, const std::string& contact_hash,
                         const std::string& lead_id, Millis delivered_at) const override;
+
+  // The decision-facts rows a replica of this state holds (core/decision_facts.h): one per buyer
+  // and UTC day with leads or auto-accepts.
+  std::vector<BuyerDay> buyer_days() const;
+  // The lead with the fields the server derives (earlier_delivery) set from this state.
+  Lead with_derived(const Lead& lead) const;
+  // What a server holding this state ships to an operator's replica: the world (to_json without
+  // balances) with the derived lead fields set and the decision-facts rows as "buyer_days".
+  Json replica_world() const;
 
   const std::map<std::string, Lead>& leads() const { return leads_; }
   const std::map<std::string, ReturnCase>& returns() const { return returns_; }

@@ -90,6 +90,18 @@ struct PolicyInput {
   std::map<std::string, int> auto_accepted_today;  // rule id -> auto-accepts today (UTC)
 };
 
+// Everything a return's decision reads besides the lead, the reason and the clock (functions in
+// core/decision_facts.h): the server computes them from its store, the portal from its replica.
+struct DecisionFacts {
+  std::string buyer_id;
+  std::string lead_id;
+  RateCounts trailing_30d;                         // the buyer's, before this return
+  std::map<std::string, int> auto_accepted_today;  // rules with max_auto_per_day: today's count
+  bool earlier_delivery = false;                   // the duplicate evidence's one question
+  Policy policy;
+  friend bool operator==(const DecisionFacts&, const DecisionFacts&) = default;
+};
+
 enum class Verdict { auto_accept, manual_review, refused };
 std::string_view to_string(Verdict);
 std::optional<Verdict> verdict_from_string(std::string_view);

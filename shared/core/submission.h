@@ -16,6 +16,7 @@ struct SubmissionCheck {
   const Buyer* buyer = nullptr;
   const Campaign* campaign = nullptr;
   std::optional<PolicyEvaluation> evaluation;  // set when the lead is known
+  std::optional<DecisionFacts> facts;          // what the evaluation read (with the lead)
 };
 
 SubmissionCheck check_submission(const Actor& actor, const std::string& return_id,

@@ -2,6 +2,7 @@
 // (lifecycle.cc) refuses with the first; the portal's validate_draft shows them all.
 #include "core/validation.h"
 
+#include "core/decision_facts.h"
 #include "core/submission.h"
 
 namespace returns {
@@ -66,19 +67,7 @@ Status check_note(std::optional<Reason> reason, const std::string& note) {
 
 PolicyInput policy_input_for(const Lead& lead, const Buyer& buyer, std::optional<Reason> reason,
                              const CaseView& view, Millis now) {
-  PolicyInput in;
-  in.delivered_at = lead.delivered_at;
-  in.now = now;
-  in.reason = reason;
-  in.price_cents = lead.price_cents;
-  in.trailing_30d = view.trailing_counts(buyer.id, now, kTrailingRateDays);
-  const std::int64_t day = utc_day(now);
-  for (const PolicyRule& rule : buyer.policy.rules) {
-    if (rule.max_auto_per_day) {
-      in.auto_accepted_today[rule.id] = view.auto_accepted_on_day(buyer.id, rule.id, day);
-    }
-  }
-  return in;
+  return policy_input(lead, decision_facts(lead, buyer, view, now), reason, now);
 }
 
 SubmissionCheck check_submission(const Actor& actor, const std::string& return_id,
@@ -144,8 +133,9 @@ SubmissionCheck check_submission(const Actor& actor, const std::string& return_i
       }
     }
   }
-  out.evaluation = evaluate_policy(out.buyer->policy,
-                                   policy_input_for(*out.lead, *out.buyer, reason, view, now));
+  out.facts = decision_facts(*out.lead, *out.buyer, view, now);
+  out.evaluation =
+      evaluate_policy(out.buyer->policy, policy_input(*out.lead, *out.facts, reason, now));
   if (out.evaluation->decision == Verdict::refused) {
     const ErrorCode code = out.evaluation->refusal.value_or(ErrorCode::WINDOW_CLOSED);
     issue("", code,
@@ -168,6 +158,7 @@ Preview preview_draft(const Actor& actor, const DraftInput& draft, const CaseVie
   pv.validation.errors = std::move(check.issues);
   pv.validation.ok = pv.validation.errors.empty();
   pv.evaluation = check.evaluation;
+  pv.facts = check.facts;
   if (check.lead != nullptr && draft.reason && check.campaign != nullptr) {
     pv.evidence = compute_evidence(*draft.reason, *check.lead, *check.campaign, *check.buyer, view);
     if (pv.evidence->verdict == EvidenceVerdict::warns) {

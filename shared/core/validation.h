@@ -52,6 +52,7 @@ struct Preview {
   Validation validation;
   std::optional<Evidence> evidence;            // when lead and reason are known
   std::optional<PolicyEvaluation> evaluation;  // when the lead is known
+  std::optional<DecisionFacts> facts;          // what the evaluation read (with the lead)
 };
 
 Preview preview_draft(const Actor& actor, const DraftInput& draft, const CaseView& view,

@@ -11,7 +11,7 @@
 namespace returns::store {
 namespace {
 
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     // 1: everything the first release needs.
     R"sql(
 CREATE TABLE buyers (
@@ -154,17 +154,33 @@ CREATE TABLE agg_reason (
   PRIMARY KEY (day, buyer_id, supplier_id, campaign_id, reason)
 ) WITHOUT ROWID;
 )sql",
+    // 2: decision facts (docs/decision-facts.md). Leads carry the server-derived
+    // earlier_delivery flag and the time a return last changed their status; a submit's stored
+    // result carries how it was decided and on which facts. Store::open re-sends the rows this
+    // changes (upgrade_events).
+    R"sql(
+ALTER TABLE leads ADD COLUMN earlier_delivery INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE leads ADD COLUMN status_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE op_results ADD COLUMN detail TEXT;
+UPDATE leads SET earlier_delivery = 1 WHERE EXISTS (
+  SELECT 1 FROM leads o WHERE o.buyer_id = leads.buyer_id AND o.contact_hash = leads.contact_hash
+    AND o.id != leads.id
+    AND (o.delivered_at < leads.delivered_at OR (o.delivered_at = leads.delivered_at AND o.id < leads.id)));
+UPDATE leads SET status_at = (SELECT MAX(at) FROM ledger WHERE ledger.lead_id = leads.id)
+  WHERE id IN (SELECT lead_id FROM ledger);
+)sql",
 };
 
 }  // namespace
 
 int schema_version() { return static_cast<int>(kMigrations.size()); }
 
-Status migrate(Database& db) {
+Status migrate(Database& db, int* from_version) {
   Result<Statement> st = db.prepare("PRAGMA user_version");
   if (!st.ok()) return st.error();
   int current = 0;
   if (st->step()) current = static_cast<int>(st->int64(0));
+  if (from_version != nullptr) *from_version = current;
   if (current > schema_version()) {
     return make_error(ErrorCode::INTERNAL, "",
                       "The database has schema version " + std::to_string(current) +

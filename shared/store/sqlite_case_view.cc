@@ -50,15 +50,15 @@ Lead SqliteCaseView::read_lead(const Statement& st, int c) {
   l.cost_cents = st.int64(c + 10);
   l.delivered_at = st.int64(c + 11);
   l.status = lead_status_from_string(st.text(c + 12)).value_or(LeadStatus::accepted);
+  l.earlier_delivery = st.int64(c + 13) != 0;
+  l.status_at = st.int64(c + 14);
   return l;
 }
 
 const Lead* SqliteCaseView::find_lead(const std::string& id) const {
   auto it = leads_.find(id);
   if (it != leads_.end()) return it->second.get();
-  Statement& st = db_.cached(
-      "SELECT id, buyer_id, supplier_id, campaign_id, vertical, state, zip, contact_hash, "
-      "tcpa_flag, price_cents, cost_cents, delivered_at, status FROM leads WHERE id = ?1");
+  Statement& st = db_.cached(std::string("SELECT ") + kLeadColumns + " FROM leads WHERE id = ?1");
   st.bind(1, id);
   std::unique_ptr<Lead> row;
   if (st.step()) row = std::make_unique<Lead>(read_lead(st, 0));
@@ -143,6 +143,18 @@ int SqliteCaseView::auto_accepted_on_day(const std::string& buyer_id, const std:
 
 bool SqliteCaseView::delivered_before(const std::string& buyer_id, const std::string& contact_hash,
                                       const std::string& lead_id, Millis delivered_at) const {
+  if (const Lead* l = find_lead(lead_id); l != nullptr && l->buyer_id == buyer_id &&
+                                          l->contact_hash == contact_hash &&
+                                          l->delivered_at == delivered_at) {
+    return l->earlier_delivery;
+  }
+  return delivered_before_by_index(buyer_id, contact_hash, lead_id, delivered_at);
+}
+
+bool SqliteCaseView::delivered_before_by_index(const std::string& buyer_id,
+                                               const std::string& contact_hash,
+                                               const std::string& lead_id,
+                                               Millis delivered_at) const {
   Statement& st = db_.cached(
       "SELECT 1 FROM leads WHERE buyer_id = ?1 AND contact_hash = ?2 AND id != ?3 AND "
       "(delivered_at < ?4 OR (delivered_at = ?4 AND id < ?3)) LIMIT 1");

@@ -30,14 +30,19 @@ class SqliteCaseView final : public CaseView {
   RateCounts trailing_counts(const std::string& buyer_id, Millis now, int days) const override;
   int auto_accepted_on_day(const std::string& buyer_id, const std::string& rule_id,
                            std::int64_t day) const override;
+  // The lead's stored earlier_delivery flag (the fact the replica holds too); the index query
+  // below for a lead that is not stored.
   bool delivered_before(const std::string& buyer_id, const std::string& contact_hash,
                         const std::string& lead_id, Millis delivered_at) const override;
+  // The rule itself over the leads table (ingest uses it to set the flag).
+  bool delivered_before_by_index(const std::string& buyer_id, const std::string& contact_hash,
+                                 const std::string& lead_id, Millis delivered_at) const;
 
   // Reads one lead row from a statement whose columns follow kLeadColumns.
   static Lead read_lead(const Statement& st, int first_column);
   static constexpr const char* kLeadColumns =
       "id, buyer_id, supplier_id, campaign_id, vertical, state, zip, contact_hash, tcpa_flag, "
-      "price_cents, cost_cents, delivered_at, status";
+      "price_cents, cost_cents, delivered_at, status, earlier_delivery, status_at";
 
  private:
   Database& db_;

@@ -3,7 +3,9 @@
 #include "store/store.h"
 
 #include <map>
+#include <set>
 
+#include "core/decision_facts.h"
 #include "store/reports.h"
 #include "store/schema.h"
 #include "store/sqlite_case_view.h"
@@ -22,6 +24,9 @@ class Store::Impl {
   SqliteCaseView view_;
   std::int64_t ledger_seq_ = 0;
   std::int64_t head_ = 0;
+  // (buyer, UTC day) whose BuyerDay row changed in the current op or ingest: flush_days() sends
+  // them before the op's result (or the ingest's commit) so its version covers them.
+  std::set<std::pair<std::string, std::int64_t>> dirty_days_;
 
   Status load_counters() {
     Result<Statement> st = db_.prepare("SELECT COALESCE(MAX(seq), 0) FROM ledger");
@@ -123,8 +128,9 @@ class Store::Impl {
   Status insert_lead(const Lead& l) {
     Statement& st = db_.cached(
         "INSERT INTO leads (id, buyer_id, supplier_id, campaign_id, vertical, state, zip, "
-        "contact_hash, tcpa_flag, price_cents, cost_cents, delivered_at, status) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+        "contact_hash, tcpa_flag, price_cents, cost_cents, delivered_at, status, "
+        "earlier_delivery, status_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
     st.bind(1, l.id)
         .bind(2, l.buyer_id)
         .bind(3, l.supplier_id)
@@ -137,8 +143,89 @@ class Store::Impl {
         .bind(10, l.price_cents)
         .bind(11, l.cost_cents)
         .bind(12, l.delivered_at)
-        .bind(13, to_string(l.status));
+        .bind(13, to_string(l.status))
+        .bind(14, l.earlier_delivery ? 1 : 0)
+        .bind(15, l.status_at);
     return st.run();
+  }
+
+  // The buyer's facts row for one UTC day, from the aggregates and the auto-decided returns.
+  BuyerDay buyer_day(const std::string& buyer_id, std::int64_t day) {
+    BuyerDay d;
+    d.buyer_id = buyer_id;
+    d.day = day;
+    Statement& agg = db_.cached(
+        "SELECT COALESCE(SUM(leads), 0), COALESCE(SUM(returned), 0) FROM agg_daily "
+        "WHERE buyer_id = ?1 AND day = ?2");
+    agg.bind(1, buyer_id).bind(2, day);
+    if (agg.step()) {
+      d.sold = agg.int64(0);
+      d.returned = agg.int64(1);
+    }
+    agg.reset();
+    Statement& autos = db_.cached(
+        "SELECT decided_by, COUNT(*) FROM returns WHERE buyer_id = ?1 AND decided_by >= 'auto:' "
+        "AND decided_by < 'auto;' AND state = 'accepted' AND decided_at >= ?2 AND decided_at < ?3 "
+        "GROUP BY decided_by");
+    autos.bind(1, buyer_id).bind(2, day * kMillisPerDay).bind(3, (day + 1) * kMillisPerDay);
+    while (autos.step()) {
+      Decision by;
+      by.by = autos.text(0);
+      if (std::optional<std::string> rule = auto_rule_of(by)) {
+        d.auto_accepted[*rule] = static_cast<int>(autos.int64(1));
+      }
+    }
+    autos.reset();
+    return d;
+  }
+
+  void touch_day(const std::string& buyer_id, std::int64_t day) {
+    dirty_days_.insert({buyer_id, day});
+  }
+  // A return's decision as the per-day auto-accept counts see it.
+  void touch_auto_day(const ReturnCase& r) {
+    if (r.state == ReturnState::accepted && r.decision && auto_rule_of(*r.decision)) {
+      touch_day(r.buyer_id, utc_day(r.decision->at));
+    }
+  }
+
+  Status flush_days(Millis now) {
+    for (const auto& [buyer_id, day] : dirty_days_) {
+      const BuyerDay d = buyer_day(buyer_id, day);
+      if (Status s = event("buyer_day", buyer_day_id(buyer_id, day), buyer_id, now, to_json(d));
+          !s.ok()) {
+        return s;
+      }
+    }
+    dirty_days_.clear();
+    return Status::Ok();
+  }
+
+  // A new lead's earlier_delivery flag, and the flag of the lead that was the earliest delivery
+  // of its contact until now (set when the new lead sorts before it: late ingest).
+  Status mark_earlier_deliveries(Lead& l, Millis now) {
+    l.earlier_delivery =
+        view_.delivered_before_by_index(l.buyer_id, l.contact_hash, l.id, l.delivered_at);
+    if (l.earlier_delivery) return Status::Ok();
+    Statement& later = db_.cached(
+        "SELECT id FROM leads WHERE buyer_id = ?1 AND contact_hash = ?2 AND id != ?3 AND "
+        "earlier_delivery = 0 AND (delivered_at > ?4 OR (delivered_at = ?4 AND id > ?3))");
+    later.bind(1, l.buyer_id).bind(2, l.contact_hash).bind(3, l.id).bind(4, l.delivered_at);
+    std::vector<std::string> ids;
+    while (later.step()) ids.push_back(later.text(0));
+    later.reset();
+    for (const std::string& id : ids) {
+      Statement& up = db_.cached("UPDATE leads SET earlier_delivery = 1 WHERE id = ?1");
+      up.bind(1, id);
+      if (Status s = up.run(); !s.ok()) return s;
+      view_.forget_lead(id);
+      const Lead* changed = view_.find_lead(id);
+      if (changed == nullptr) continue;
+      if (Status s = event("lead", id, changed->buyer_id, now, to_json(*changed)); !s.ok()) {
+        return s;
+      }
+    }
+    return Status::Ok();
   }
 
   Status write_effects(const Effects& fx, Millis now) {
@@ -146,6 +233,8 @@ class Store::Impl {
     std::optional<Lead> before;
     if (fx.ret) {
       if (const Lead* l = view_.find_lead(fx.ret->lead_id)) before = *l;
+      if (const ReturnCase* r = view_.find_return(fx.ret->id)) touch_auto_day(*r);
+      if (!fx.return_deleted) touch_auto_day(*fx.ret);
     }
     if (fx.ret) {
       if (fx.return_deleted) {
@@ -166,13 +255,15 @@ class Store::Impl {
       }
     }
     if (fx.lead) {
-      Statement& st = db_.cached("UPDATE leads SET status = ?2 WHERE id = ?1");
-      st.bind(1, fx.lead->id).bind(2, to_string(fx.lead->status));
+      Lead lead = *fx.lead;
+      if (before && before->status != lead.status) lead.status_at = now;
+      Statement& st = db_.cached("UPDATE leads SET status = ?2, status_at = ?3 WHERE id = ?1");
+      st.bind(1, lead.id).bind(2, to_string(lead.status)).bind(3, lead.status_at);
       if (Status s = st.run(); !s.ok()) return s;
-      if (Status s = event("lead", fx.lead->id, fx.lead->buyer_id, now, to_json(*fx.lead));
-          !s.ok()) {
+      if (Status s = event("lead", lead.id, lead.buyer_id, now, to_json(lead)); !s.ok()) {
         return s;
       }
+      touch_day(lead.buyer_id, utc_day(lead.delivered_at));
       if (before && before->status != fx.lead->status && fx.ret && fx.ret->reason) {
         const std::int64_t delta = fx.lead->status == LeadStatus::returned ? 1 : -1;
         if (Status s = add_daily(*fx.lead, 0, 0, 0, delta, 0, 0); !s.ok()) return s;
@@ -296,7 +387,7 @@ class Store::Impl {
 
   std::optional<OpResult> stored_result(const std::string& client_id, std::int64_t seq) {
     Statement& st = db_.cached(
-        "SELECT op, status, code, message, version FROM op_results "
+        "SELECT op, status, code, message, version, detail FROM op_results "
         "WHERE client_id = ?1 AND seq = ?2");
     st.bind(1, client_id).bind(2, seq);
     std::optional<OpResult> r;
@@ -309,6 +400,9 @@ class Store::Impl {
       if (!st.is_null(2)) r->code = error_code_from_string(st.text(2));
       r->message = st.text(3);
       r->version = st.int64(4);
+      if (!st.is_null(5)) {
+        if (Result<Json> d = parse_json(st.text(5)); d.ok()) r->decision = std::move(d).value();
+      }
       r->duplicate = true;
     }
     st.reset();
@@ -322,8 +416,8 @@ class Store::Impl {
     up.bind(1, r.client_id).bind(2, principal).bind(3, r.seq);
     if (Status s = up.run(); !s.ok()) return s;
     Statement& st = db_.cached(
-        "INSERT INTO op_results (client_id, seq, op, status, code, message, version, at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        "INSERT INTO op_results (client_id, seq, op, status, code, message, version, at, detail) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     st.bind(1, r.client_id)
         .bind(2, r.seq)
         .bind(3, r.op)
@@ -335,6 +429,11 @@ class Store::Impl {
       st.bind(5, to_string(*r.code));
     } else {
       st.bind_null(5);
+    }
+    if (r.decision) {
+      st.bind(9, r.decision->dump());
+    } else {
+      st.bind_null(9);
     }
     return st.run();
   }
@@ -356,6 +455,7 @@ class Store::Impl {
         if (Status s = write_effects(*fx, now); !s.ok()) return s.error();
         res.applied = true;
         res.message = "applied";
+        if (std::optional<SubmitDecision> d = submit_decision(*fx)) res.decision = to_json(*d);
       } else {
         res.code = fx.error().code;
         res.message = fx.error().message;
@@ -366,19 +466,58 @@ class Store::Impl {
         }
       }
     }
+    if (Status s = flush_days(now); !s.ok()) return s.error();
     res.version = head_;
     return res;
+  }
+
+  // After an upgrade to schema 2: the lead rows whose derived fields the migration set, and a
+  // BuyerDay row for every day with leads or auto-accepts, as events, so replicas receive them.
+  Status upgrade_events(Millis now) {
+    Transaction tx(db_);
+    if (!tx.begun().ok()) return tx.begun();
+    const std::int64_t head_before = head_;
+    auto fail = [&](const Status& s) {
+      head_ = head_before;
+      dirty_days_.clear();
+      return s;
+    };
+    std::vector<Lead> changed;
+    {
+      Statement& st = db_.cached(std::string("SELECT ") + SqliteCaseView::kLeadColumns +
+                                 " FROM leads WHERE earlier_delivery = 1 OR status_at > 0");
+      while (st.step()) changed.push_back(SqliteCaseView::read_lead(st, 0));
+      st.reset();
+    }
+    for (const Lead& l : changed) {
+      if (Status s = event("lead", l.id, l.buyer_id, now, to_json(l)); !s.ok()) return fail(s);
+    }
+    {
+      Statement& st = db_.cached(
+          "SELECT buyer_id, day FROM agg_daily UNION SELECT buyer_id, decided_at / 86400000 "
+          "FROM returns WHERE decided_by >= 'auto:' AND decided_by < 'auto;' AND state = "
+          "'accepted'");
+      while (st.step()) touch_day(st.text(0), st.int64(1));
+      st.reset();
+    }
+    if (Status s = flush_days(now); !s.ok()) return fail(s);
+    if (Status s = tx.commit(); !s.ok()) return fail(s);
+    return Status::Ok();
   }
 };
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions options) {
   Result<std::unique_ptr<Database>> db = Database::open(path, options.sync);
   if (!db.ok()) return db.error();
-  if (Status s = migrate(**db); !s.ok()) return s.error();
+  int found_version = 0;
+  if (Status s = migrate(**db, &found_version); !s.ok()) return s.error();
   std::unique_ptr<Store> store(new Store());
   store->db_ = std::move(db).value();
   store->impl_ = std::make_unique<Impl>(*store->db_);
   if (Status s = store->impl_->load_counters(); !s.ok()) return s.error();
+  if (found_version == 1) {
+    if (Status s = store->impl_->upgrade_events(options.upgrade_time); !s.ok()) return s.error();
+  }
   return store;
 }
 
@@ -437,6 +576,7 @@ Result<IngestResult> Store::ingest_leads(std::span<const Lead> leads, Millis now
   const std::int64_t head_before = impl_->head_;
   auto fail = [&](const Error& e) -> Result<IngestResult> {
     impl_->head_ = head_before;  // rolled back with the transaction
+    impl_->dirty_days_.clear();
     view.invalidate();
     return e;
   };
@@ -449,7 +589,10 @@ Result<IngestResult> Store::ingest_leads(std::span<const Lead> leads, Millis now
     };
     if (const Lead* existing = view.find_lead(l.id)) {
       Lead as_sent = l;
-      as_sent.status = existing->status;  // the platform does not know about returns
+      // The platform knows nothing of returns or of the fields the server derives.
+      as_sent.status = existing->status;
+      as_sent.status_at = existing->status_at;
+      as_sent.earlier_delivery = existing->earlier_delivery;
       if (as_sent == *existing) {
         ++out.unchanged;
       } else {
@@ -475,16 +618,21 @@ Result<IngestResult> Store::ingest_leads(std::span<const Lead> leads, Millis now
              "campaign " + l.campaign_id + " is unknown or belongs to another buyer.");
       continue;
     }
-    if (Status s = impl_->insert_lead(l); !s.ok()) return fail(s.error());
-    if (Status s = impl_->event("lead", l.id, l.buyer_id, now, to_json(l)); !s.ok()) {
+    Lead lead = l;
+    lead.status_at = 0;
+    if (Status s = impl_->mark_earlier_deliveries(lead, now); !s.ok()) return fail(s.error());
+    if (Status s = impl_->insert_lead(lead); !s.ok()) return fail(s.error());
+    if (Status s = impl_->event("lead", lead.id, lead.buyer_id, now, to_json(lead)); !s.ok()) {
       return fail(s.error());
     }
-    if (Status s = impl_->add_daily(l, 1, l.price_cents, l.cost_cents, 0, 0, 0); !s.ok()) {
+    if (Status s = impl_->add_daily(lead, 1, lead.price_cents, lead.cost_cents, 0, 0, 0); !s.ok()) {
       return fail(s.error());
     }
+    impl_->touch_day(lead.buyer_id, utc_day(lead.delivered_at));
     view.forget_lead(l.id);  // the next lead in the batch may be a re-send of this one
     ++out.inserted;
   }
+  if (Status s = impl_->flush_days(now); !s.ok()) return fail(s.error());
   if (Status s = tx.commit(); !s.ok()) return fail(s.error());
   out.version = impl_->head_;
   return out;
@@ -500,6 +648,7 @@ Result<std::vector<OpResult>> Store::apply_ops(std::span<const OpRequest> ops, M
   auto roll_back = [&] {
     impl_->head_ = head_before;
     impl_->ledger_seq_ = ledger_seq_before;
+    impl_->dirty_days_.clear();
     impl_->view_.invalidate();
   };
   std::vector<OpResult> results;
@@ -511,7 +660,7 @@ Result<std::vector<OpResult>> Store::apply_ops(std::span<const OpRequest> ops, M
     if (!principal.empty() && principal != who) {
       results.push_back(OpResult{req.client_id, req.seq, req.op, false, ErrorCode::FORBIDDEN,
                                  "This client id belongs to another principal.", impl_->head_,
-                                 false});
+                                 false, std::nullopt});
       continue;
     }
     if (req.seq <= last) {
@@ -519,15 +668,15 @@ Result<std::vector<OpResult>> Store::apply_ops(std::span<const OpRequest> ops, M
         results.push_back(*stored);
       } else {
         results.push_back(OpResult{req.client_id, req.seq, req.op, false, ErrorCode::SEQ_GAP,
-                                   "This seq is older than the stored results.", impl_->head_,
-                                   true});
+                                   "This seq is older than the stored results.", impl_->head_, true,
+                                   std::nullopt});
       }
       continue;
     }
     if (req.seq != last + 1) {
       results.push_back(OpResult{req.client_id, req.seq, req.op, false, ErrorCode::SEQ_GAP,
                                  "Expected seq " + std::to_string(last + 1) + ".", impl_->head_,
-                                 false});
+                                 false, std::nullopt});
       continue;
     }
     Result<OpResult> r = impl_->apply_one(req, now);

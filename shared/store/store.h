@@ -18,6 +18,8 @@ namespace returns::store {
 
 struct StoreOptions {
   Database::Sync sync = Database::Sync::full;  // acknowledged = durable
+  // The `at` of the events an upgrade of an older database writes (the server passes its clock).
+  Millis upgrade_time = 0;
 };
 
 // One op as a client pushed it.
@@ -40,12 +42,15 @@ struct OpResult {
   std::string message;
   std::int64_t version = 0;  // event-log version that covers this op's effects
   bool duplicate = false;    // answered from the stored result of an earlier delivery
+  // An applied submit_return: how it was decided and on which facts (core SubmitDecision JSON).
+  std::optional<Json> decision;
   friend bool operator==(const OpResult&, const OpResult&) = default;
 };
 
 struct Event {
   std::int64_t version = 0;
-  std::string entity;  // buyer, supplier, campaign, lead, return, message, ledger, alert
+  std::string entity;  // buyer, supplier, campaign, lead, return, message, ledger, alert,
+                       // buyer_day
   std::string entity_id;
   std::string buyer_id;  // scope: empty = operators only
   Millis at = 0;

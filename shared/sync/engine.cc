@@ -6,7 +6,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "sync/lead_index.h"
+#include "sync/facts_index.h"
 
 namespace returns::sync {
 namespace {
@@ -52,7 +52,7 @@ Result<std::string> wire_string(const Json& j, const char* key, bool required) {
 
 bool known_entity(std::string_view e) {
   return e == "buyer" || e == "supplier" || e == "campaign" || e == "lead" || e == "return" ||
-         e == "message" || e == "ledger" || e == "alert";
+         e == "message" || e == "ledger" || e == "alert" || e == "buyer_day";
 }
 
 Result<Principal> decode_principal(const Json& j) {
@@ -208,7 +208,7 @@ std::string replica_ref(std::string_view entity, const Json& data) {
   const char* key = nullptr;
   if (entity == "return") key = "lead_id";
   if (entity == "ledger" || entity == "message") key = "return_id";
-  if (entity == "lead" || entity == "campaign") key = "buyer_id";
+  if (entity == "lead" || entity == "campaign" || entity == "buyer_day") key = "buyer_id";
   if (key == nullptr || !data.is_object()) return {};
   auto it = data.find(key);
   return it != data.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -249,13 +249,14 @@ std::string_view to_string(Notice::Kind kind) {
 // --- The optimistic view -------------------------------------------------------------------------
 
 // The replica's rows with an overlay of rows written by pending ops. Decoded values are cached by
-// id until the overlay changes (CaseView pointers stay valid until then). The lead questions are
-// answered by the engine's lead index, with the overlay's lead rows replacing those they name.
+// id until the overlay changes (CaseView pointers stay valid until then). The decision facts come
+// from the replica's facts rows (the engine's facts index) with the overlay's rows as deltas, and
+// the lead's own earlier_delivery flag: the server's facts, never a recount of the leads here.
 // A row that does not parse or decode reads as absent and is reported to the engine.
 class Engine::OverlayView final : public CaseView {
  public:
-  OverlayView(const Replica& replica, const LeadIndex& leads, Engine& engine)
-      : replica_(replica), lead_index_(leads), engine_(engine) {}
+  OverlayView(const Replica& replica, const FactsIndex& facts, Engine& engine)
+      : replica_(replica), facts_(facts), engine_(engine) {}
 
   std::optional<Json> json(std::string_view entity, std::string_view id) const {
     if (auto e = overlay_.find(std::string(entity)); e != overlay_.end()) {
@@ -334,32 +335,25 @@ class Engine::OverlayView final : public CaseView {
     return out;
   }
   RateCounts trailing_counts(const std::string& buyer_id, Millis now, int days) const override {
-    return lead_index_.trailing_counts(buyer_id, now, days, lead_overrides());
+    return facts_.trailing_counts(buyer_id, now, days, overrides("lead"));
   }
   int auto_accepted_on_day(const std::string& buyer_id, const std::string& rule_id,
                            std::int64_t day) const override {
-    const std::string by = "auto:" + rule_id;
-    int n = 0;
-    for (const Json& r : all("return")) {
-      if (get_or<std::string>(r, "buyer_id", "") != buyer_id ||
-          get_or<std::string>(r, "state", "") != "accepted" || !r.contains("decision")) {
-        continue;
-      }
-      const Json& d = r["decision"];
-      if (get_or<std::string>(d, "by", "") == by && utc_day(get_or<Millis>(d, "at", 0)) == day) ++n;
-    }
-    return n;
+    return facts_.auto_accepted_on_day(buyer_id, rule_id, day, overrides("return"));
   }
+  // The server's answer, fixed on the lead row (Lead::earlier_delivery); false for a lead that is
+  // not here (a buyer's replica has no other buyer's leads to ask about).
   bool delivered_before(const std::string& buyer_id, const std::string& contact_hash,
                         const std::string& lead_id, Millis delivered_at) const override {
-    return lead_index_.delivered_before(buyer_id, contact_hash, lead_id, delivered_at,
-                                        lead_overrides());
+    const Lead* l = find_lead(lead_id);
+    return l != nullptr && l->buyer_id == buyer_id && l->contact_hash == contact_hash &&
+           l->delivered_at == delivered_at && l->earlier_delivery;
   }
 
  private:
-  const LeadOverrides& lead_overrides() const {
-    static const LeadOverrides kNone;
-    auto e = overlay_.find("lead");
+  const RowOverrides& overrides(const std::string& entity) const {
+    static const RowOverrides kNone;
+    auto e = overlay_.find(entity);
     return e != overlay_.end() ? e->second : kNone;
   }
 
@@ -410,9 +404,9 @@ class Engine::OverlayView final : public CaseView {
   }
 
   const Replica& replica_;
-  const LeadIndex& lead_index_;
+  const FactsIndex& facts_;
   Engine& engine_;
-  std::map<std::string, LeadOverrides> overlay_;
+  std::map<std::string, RowOverrides> overlay_;
   mutable std::map<std::string, std::optional<Lead>> leads_;
   mutable std::map<std::string, std::optional<Campaign>> campaigns_;
   mutable std::map<std::string, std::optional<Buyer>> buyers_;
@@ -425,8 +419,8 @@ class Engine::OverlayView final : public CaseView {
 Engine::Engine(Replica& replica, EngineConfig config)
     : replica_(replica),
       config_(std::move(config)),
-      leads_(std::make_unique<LeadIndex>(replica_, [this](std::string_view id, const Error& e) {
-        report_bad_row("lead", id, e);
+      facts_(std::make_unique<FactsIndex>(replica_, [this](std::string_view id, const Error& e) {
+        report_bad_row("buyer_day", id, e);
       })) {
   cursor_ = parse_int(replica_.meta(meta_key::kCursor)).value_or(0);
   next_seq_ = std::max<std::int64_t>(1, parse_int(replica_.meta(meta_key::kNextSeq)).value_or(1));
@@ -501,7 +495,7 @@ Status Engine::write(const WriteBatch& batch) {
   if (batch.empty()) return Status::Ok();
   Status s = replica_.write(batch);
   if (!s.ok()) return s;
-  leads_->apply(batch);
+  facts_->apply(batch);
   ++replica_writes_;
   // A rewritten row is judged afresh.
   if (batch.clear_rows) bad_rows_.clear();
@@ -750,6 +744,16 @@ Status Engine::handle_result(const Json& j) {
   if (!message.ok()) return message.error();
   Result<std::int64_t> version = wire_int(j, "version", false);
   if (!version.ok()) return version.error();
+  Json decision;
+  if (auto d = j.find("decision"); d != j.end() && !d->is_null()) {
+    Result<SubmitDecision> decoded = decode_submit_decision(*d);
+    if (!decoded.ok()) {
+      Error e = decoded.error();
+      e.field = e.field.empty() ? "decision" : "decision." + e.field;
+      return e;
+    }
+    decision = *d;
+  }
 
   const std::vector<OutboxEntry> out = replica_.outbox();
   auto it =
@@ -797,6 +801,7 @@ Status Engine::handle_result(const Json& j) {
   n.code = code;
   n.message = *message;
   n.version = *version;
+  n.decision = std::move(decision);
   notices_.push_back(std::move(n));
   return Status::Ok();
 }
@@ -897,7 +902,7 @@ Result<std::int64_t> Engine::submit(const std::string& return_id, Millis now) {
 
 void Engine::rebuild_overlay(Millis now) {
   if (overlay_ && !overlay_dirty_ && overlay_now_ == now) return;
-  overlay_ = std::make_unique<OverlayView>(replica_, *leads_, *this);
+  overlay_ = std::make_unique<OverlayView>(replica_, *facts_, *this);
   overlay_dirty_ = false;
   overlay_now_ = now;
   std::vector<std::pair<OutboxEntry, bool>> ops;

@@ -63,12 +63,14 @@ struct Notice {
   std::int64_t version = 0;  // op_result: the cursor that shows its effects
   bool fatal = false;        // error
   Json alert;                // alert
+  Json decision;             // op_result of an applied submit: the server's SubmitDecision
+                             // (core/decision_facts.h), null otherwise
 };
 std::string_view to_string(Notice::Kind kind);
 
 // An op in the outbox (or answered but its effects not yet in the replica), and how the core
 // predicts the server will decide it on the current optimistic state.
-class LeadIndex;  // sync/lead_index.h
+class FactsIndex;  // sync/facts_index.h
 
 struct PendingOp {
   std::int64_t seq = 0;
@@ -208,8 +210,8 @@ class Engine {
     std::int64_t version = 0;
   };
   std::vector<Answered> awaiting_effects_;
-  // The replica's leads by buyer, day and contact hash: the view's lead questions without a scan.
-  std::unique_ptr<LeadIndex> leads_;
+  // The replica's decision-facts rows by buyer and day: the view's count questions without a scan.
+  std::unique_ptr<FactsIndex> facts_;
   // The replica's rows history() reads, decoded once per replica state (what-if is asked again
   // and again with edited policies; the overlay is laid over them on each call).
   struct HistoryRows;

@@ -248,6 +248,7 @@ std::string encode_result(const OpResultMessage& r) {
          {"message", r.message},
          {"version", r.version}};
   j["code"] = r.code ? Json(to_string(*r.code)) : Json();
+  if (r.decision) j["decision"] = *r.decision;
   return framed("result", j);
 }
 
@@ -283,8 +284,11 @@ std::optional<Json> visible_row(const EventView& e, const Principal& p) {
     const auto at = e.data->find("delivered_at");
     const auto status = e.data->find("status");
     const bool returned = status != e.data->end() && *status == "RETURNED";
+    // A return changed its status (status_at set): the buyer has seen the lead, so every later
+    // version reaches them wherever the window stands.
+    const bool touched = e.data->contains("status_at");
     if (at != e.data->end() && at->is_number_integer() && at->get<Millis>() < p.lead_horizon &&
-        !returned) {
+        !returned && !touched) {
       return std::nullopt;
     }
   }

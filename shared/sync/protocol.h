@@ -90,6 +90,9 @@ struct OpResultMessage {
   std::optional<ErrorCode> code;
   std::string message;
   std::int64_t version = 0;  // cursor that covers this op's effects
+  // An applied submit_return: how it was decided and on which facts (core SubmitDecision JSON,
+  // docs/decision-facts.md); absent for every other op.
+  std::optional<Json> decision;
 };
 
 std::string encode_welcome(const Welcome& w);
@@ -108,7 +111,8 @@ Result<Json> parse_server_frame(std::string_view frame);
 
 // One stored event as the scoping rule sees it.
 struct EventView {
-  std::string entity;  // buyer, supplier, campaign, lead, return, message, ledger, alert
+  std::string entity;  // buyer, supplier, campaign, lead, return, message, ledger, alert,
+                       // buyer_day
   std::string entity_id;
   std::string buyer_id;  // scope: empty = operators only
   const Json* data = nullptr;
@@ -116,8 +120,9 @@ struct EventView {
 };
 
 // The row `principal` may see for this event, or nothing. Operators see everything. Buyers see
-// only rows scoped to their own buyer id, never suppliers, alerts or charge-backs, and leads
-// without supplier identity or cost, within their lead horizon.
+// only rows scoped to their own buyer id (their decision facts included), never suppliers, alerts
+// or charge-backs, and leads without supplier identity or cost; a lead delivered before their
+// horizon only once a return changed its status (it then always ends in the server's state).
 std::optional<Json> visible_row(const EventView& event, const Principal& principal);
 
 }  // namespace returns::sync

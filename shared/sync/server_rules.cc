@@ -29,7 +29,7 @@ std::string answer_frame(const OpAnswer& a) {
   if (a.code == ErrorCode::SEQ_GAP && !a.duplicate) {
     return encode_error(ErrorCode::SEQ_GAP, a.message, false);
   }
-  return encode_result(OpResultMessage{a.seq, a.applied, a.code, a.message, a.version});
+  return encode_result(OpResultMessage{a.seq, a.applied, a.code, a.message, a.version, a.decision});
 }
 
 }  // namespace returns::sync

@@ -50,7 +50,8 @@ struct OpAnswer {
   std::optional<ErrorCode> code;
   std::string message;
   std::int64_t version = 0;
-  bool duplicate = false;  // answered from a stored result
+  bool duplicate = false;        // answered from a stored result
+  std::optional<Json> decision;  // an applied submit: how it was decided (the result carries it)
 };
 std::string answer_frame(const OpAnswer& answer);
 

@@ -50,6 +50,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/decision_facts.h"
 #include "harness.h"
 #include "server/token.h"
 #include "sync/engine.h"
@@ -150,18 +151,42 @@ Options parse(int argc, char** argv) {
 
 // --- The world -----------------------------------------------------------------------------------
 
-// Manual review everywhere, so every submitted return waits for an operator.
+// Four kinds of policy, so previews are checked on every fact a decision reads: manual review
+// (operators decide), rules with a trailing-rate limit and a daily limit under a cap rate,
+// always-accept under a cap rate, and a daily limit alone. Leads are fresh, so no age limit is
+// crossed between a preview and its decision: only the facts can change in between.
 std::string buyer_id(int b) { return "B-lg-" + std::to_string(b); }
 
+Json policy_json(int b) {
+  switch (b % 4) {
+    case 1:
+      return {{"mode", "rules"},
+              {"window_hours", 168},
+              {"cap_rate", 0.15},
+              {"rules",
+               {{{"id", "rated"},
+                 {"max_age_hours", 24},
+                 {"max_return_rate", 0.12},
+                 {"max_auto_per_day", 40}}}}};
+    case 2:
+      return {{"mode", "always_accept"}, {"window_hours", 168}, {"cap_rate", 0.1}};
+    case 3:
+      return {{"mode", "rules"},
+              {"window_hours", 168},
+              {"rules", {{{"id", "daily"}, {"max_age_hours", 24}, {"max_auto_per_day", 20}}}}};
+    default:
+      return {{"mode", "manual"}, {"window_hours", 168}};
+  }
+}
+
 Json world_json(int buyers) {
-  const Json manual = {{"mode", "manual"}, {"window_hours", 168}};
   Json bs = Json::array();
   Json cs = Json::array();
   for (int b = 0; b < buyers; ++b) {
     bs.push_back({{"id", buyer_id(b)},
                   {"name", "Load buyer " + std::to_string(b)},
                   {"billing", b % 2 == 0 ? "prepaid" : "net_terms"},
-                  {"policy", manual}});
+                  {"policy", policy_json(b)}});
     cs.push_back({{"id", "C-lg-" + std::to_string(b)},
                   {"buyer_id", buyer_id(b)},
                   {"vertical", b % 2 == 0 ? "solar" : "roofing"},
@@ -221,6 +246,10 @@ struct ReturnModel {
   bool measured = false;  // started during the measured phase (its latencies count)
   std::optional<TimePoint> submit_sent;
   std::optional<TimePoint> submit_result;
+  // The portal's preview just before the submit: what it said and on which facts.
+  std::optional<Verdict> preview_outcome;
+  std::string preview_rule;
+  std::optional<DecisionFacts> preview_facts;
   std::vector<TimePoint> seen_pending;  // per operator session: when its changes showed it
 };
 
@@ -247,6 +276,11 @@ struct Run {
   std::int64_t frames_in = 0;
   std::int64_t bytes_in = 0;
   int operators = 1;
+  // Preview = decision (docs/decision-facts.md), per applied submit.
+  std::int64_t same_facts = 0, same_facts_agree = 0;
+  std::int64_t changed_facts = 0, changed_facts_agree = 0;
+  std::map<std::string, std::int64_t> decided;  // outcome → count
+  std::vector<std::string> explanations;        // a few, for the report
 
   void problem(std::string p) {
     if (problems.size() < 50) std::fprintf(stderr, "problem: %s\n", p.c_str());
@@ -457,6 +491,7 @@ class LoadClient {
         if (s.op == "submit_return") {
           m.submitted = true;
           m.submit_result = now;
+          on_decision(s.return_id, m, n.decision);
         }
         if (s.op == "accept_return") {
           m.decision = "accepted";
@@ -479,6 +514,43 @@ class LoadClient {
         synced_ = true;
         backoff_ms_ = 100;
         return;
+    }
+  }
+
+  // The server's decision of a submit against the preview made just before it: on the same facts
+  // they must agree; when the facts changed in between, the core says what changed.
+  void on_decision(const std::string& rid, ReturnModel& m, const Json& decision) {
+    Result<SubmitDecision> d = decode_submit_decision(decision);
+    if (!d.ok()) {
+      run_.problem(client_id() + ": submit " + rid + " answered without a readable decision");
+      return;
+    }
+    ++run_.decided[std::string(to_string(d->outcome))];
+    if (d->outcome == Verdict::auto_accept) {
+      m.decision = "accepted";  // nothing left for an operator
+      m.credit = d->credit_cents;
+    }
+    if (!m.preview_facts || !m.preview_outcome) return;
+    const bool agree = *m.preview_outcome == d->outcome && m.preview_rule == d->rule;
+    if (*m.preview_facts == d->facts) {
+      ++run_.same_facts;
+      if (agree) {
+        ++run_.same_facts_agree;
+      } else {
+        run_.problem(client_id() + ": submit " + rid + " previewed " +
+                     std::string(to_string(*m.preview_outcome)) + " but decided " +
+                     std::string(to_string(d->outcome)) + " on the same facts " +
+                     facts_digest(d->facts));
+      }
+      return;
+    }
+    ++run_.changed_facts;
+    if (agree) ++run_.changed_facts_agree;
+    const std::vector<std::string> why = explain_facts_change(*m.preview_facts, d->facts);
+    if (why.empty()) run_.problem(client_id() + ": facts changed but nothing explains it");
+    if (!agree && run_.explanations.size() < 3 && !why.empty()) {
+      run_.explanations.push_back(std::string(to_string(*m.preview_outcome)) + " → " +
+                                  std::string(to_string(d->outcome)) + ": " + why.front());
     }
   }
 
@@ -515,6 +587,14 @@ class LoadClient {
       Result<std::int64_t> a = engine_.save_draft(d, utc);
       record(a, "save_draft", rid, now);
       const bool discard = next_lead_ % 10 == 0;
+      if (!discard) {
+        const Preview pv = engine_.preview(d, utc);
+        if (pv.evaluation && pv.facts && pv.validation.ok) {
+          m.preview_outcome = pv.evaluation->decision;
+          m.preview_rule = pv.evaluation->rule;
+          m.preview_facts = pv.facts;
+        }
+      }
       Result<std::int64_t> b = discard ? engine_.discard_draft(rid, utc) : engine_.submit(rid, utc);
       record(b, discard ? "discard_draft" : "submit_return", rid, now);
       if (!discard) m.submit_sent = now;
@@ -1103,6 +1183,24 @@ int main(int argc, char** argv) {
       if (!c->engine().drafts().empty()) {
         run.problem(c->client_id() + ": " + std::to_string(c->engine().drafts().size()) +
                     " local drafts left");
+      }
+    }
+    {
+      const auto pct = [](std::int64_t a, std::int64_t b) {
+        return b > 0 ? 100.0 * static_cast<double>(a) / static_cast<double>(b) : 100.0;
+      };
+      std::string decided;
+      for (const auto& [k, n] : run.decided) decided += " " + k + " " + std::to_string(n);
+      std::printf(
+          "  preview = decision: same facts %lld/%lld agree (%.1f %%); facts changed in between "
+          "%lld (%lld agree, %.1f %%); decided:%s\n",
+          static_cast<long long>(run.same_facts_agree), static_cast<long long>(run.same_facts),
+          pct(run.same_facts_agree, run.same_facts), static_cast<long long>(run.changed_facts),
+          static_cast<long long>(run.changed_facts_agree),
+          pct(run.changed_facts_agree, run.changed_facts), decided.c_str());
+      for (const std::string& e : run.explanations) std::printf("    explained: %s\n", e.c_str());
+      if (run.same_facts + run.changed_facts == 0) {
+        run.problem("no submit was compared with its preview");
       }
     }
     std::printf("  answers: %lld ops, each answered once: %s; duplicate result frames %lld\n",

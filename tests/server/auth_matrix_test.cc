@@ -271,6 +271,18 @@ TEST_F(AuthMatrixTest, EveryOpByEveryPrincipalOnBuyerAsData) {
   SyncClient b_fresh(server_->port(), server_->buyer_token(kBuyerB), "b-fresh");
   ASSERT_EQ(type_of(b_fresh.hello().back()), "synced");
   EXPECT_EQ(b_fresh.row("return", "R-bravo-own")["state"], "discussion");
+  // Decision facts (docs/decision-facts.md): each buyer receives its own per-day counts and never
+  // the other's; the operator receives both.
+  auto fact_owners = [](const SyncClient& c) {
+    std::set<std::string> owners;
+    for (const Json& i : c.items()) {
+      if (i.value("entity", "") == "buyer_day") owners.insert(i["data"].value("buyer_id", ""));
+    }
+    return owners;
+  };
+  EXPECT_EQ(fact_owners(a_fresh), std::set<std::string>{kBuyerA});
+  EXPECT_EQ(fact_owners(b_fresh), std::set<std::string>{kBuyerB});
+  EXPECT_EQ(fact_owners(check), (std::set<std::string>{kBuyerA, kBuyerB}));
   // Let the live sessions take in every commit before scanning them: each buyer posts a last
   // message and waits for it to come back; broadcasts arrive in commit order, so every earlier
   // commit has been delivered (or withheld) by then.

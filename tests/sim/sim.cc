@@ -8,11 +8,16 @@
 // destroyed without replying and reopened). After the chaos the network heals and every run is
 // checked: every op applied at most once (and, once healed, exactly once), every op answered to
 // its client, each replica equal to the server's state within its scope, and money balanced.
+// Preview = decision (differential.h): every submit the server decides is previewed by a shadow of
+// the buyer's portal held at the version the server decided on, and after healing every client's
+// preview of every lead and reason equals the core's answer on the server's state; any difference
+// in outcome, rule, credit, evidence or decision facts fails the seed.
 //
 //   sim                       200 seeds from 1
 //   sim --seeds N --first S   N seeds from S
 //   sim --seed S              one seed, with a trace of what went wrong
 //   sim --inject-bug          the server keys op logs by connection (breaks exactly-once)
+//   sim --inject-facts-bug    the server ships no decision-facts rows (breaks preview = decision)
 //   sim --expect-failure      exit 0 only if some seed failed (proves the checks can fail)
 #include <unistd.h>
 
@@ -28,6 +33,7 @@
 #include <vector>
 
 #include "core/codec.h"
+#include "differential.h"
 #include "store/store.h"
 #include "sync/engine.h"
 #include "sync/memory_replica.h"
@@ -68,6 +74,7 @@ struct Options {
   std::uint64_t seeds = 200;
   bool single = false;
   bool inject_bug = false;
+  bool inject_facts_bug = false;
   bool expect_failure = false;
   int chaos_steps = 2000;
   int heal_steps = 6000;
@@ -86,7 +93,13 @@ struct Faults {
 struct Stats {
   std::int64_t ops = 0, applied = 0, refused = 0, crashes = 0, drops = 0, disconnects = 0,
                duplicates = 0, reorders = 0, frames = 0, connections = 0;
+  // Preview = decision: submits compared at the decision's version, and final previews compared.
+  std::int64_t decisions_compared = 0, decisions_unheld = 0, previews_compared = 0;
+  std::map<std::string, std::int64_t> outcomes;  // decided submits by outcome
   void add(const Stats& o) {
+    decisions_compared += o.decisions_compared, decisions_unheld += o.decisions_unheld;
+    previews_compared += o.previews_compared;
+    for (const auto& [k, n] : o.outcomes) outcomes[k] += n;
     ops += o.ops, applied += o.applied, refused += o.refused, crashes += o.crashes;
     drops += o.drops, disconnects += o.disconnects, duplicates += o.duplicates;
     reorders += o.reorders, frames += o.frames, connections += o.connections;
@@ -184,6 +197,10 @@ class Simulation {
   bool quiescent();
   // Checks.
   void check(std::vector<std::string>& problems);
+  void check_decisions(const std::vector<store::OpRequest>& reqs,
+                       const std::vector<store::OpResult>& results, std::int64_t head_before);
+  void check_final_previews(std::vector<std::string>& problems);
+  void play_history(const std::vector<Lead>& leads);
 
   std::uint64_t seed_;
   Rng rng_;
@@ -204,6 +221,7 @@ class Simulation {
   std::map<std::pair<int, std::string>, int> stored_;
   std::vector<std::string> problems_;
   std::map<std::string, int> window_hours_;  // buyer -> window (policies do not change here)
+  std::map<std::string, std::unique_ptr<ShadowBuyer>> shadows_;  // buyer -> portal shadow
   bool chaos_ = false;
 };
 
@@ -221,18 +239,35 @@ void Simulation::open_store() {
 }
 
 void Simulation::build_world() {
-  auto buyer = [&](const std::string& id, Billing billing, bool manual) {
+  auto buyer = [&](const std::string& id, Billing billing, Policy policy) {
     Buyer b;
     b.id = id;
     b.name = "Buyer " + id;
     b.billing = billing;
-    if (manual) b.policy.mode = PolicyMode::manual;
+    b.coverage.states = {"TX"};
+    b.policy = std::move(policy);
     window_hours_[id] = b.policy.window_hours;
     (void)store_->put_buyer(b, now_);
   };
-  buyer("B-1", Billing::prepaid, false);
-  buyer("B-2", Billing::net_terms, false);
-  buyer("B-3", Billing::prepaid, true);
+  // Policies that read every decision fact: a trailing-rate limit and a daily limit on a rule, a
+  // cap rate, price and reason limits; the thresholds are drawn so seeds land on both sides.
+  Policy rated = default_policy();
+  rated.rules[0].max_return_rate = static_cast<BasisPoints>(rng_.range(1000, 5000));
+  rated.rules[0].max_auto_per_day = static_cast<int>(rng_.range(1, 3));
+  PolicyRule area;
+  area.id = "area_or_tcpa";
+  area.max_age_hours = 96;
+  area.reasons = {Reason::out_of_service_area, Reason::tcpa_risk, Reason::duplicate};
+  area.max_price_cents = rng_.range(3000, 8000);
+  rated.rules.push_back(area);
+  rated.cap_rate = static_cast<BasisPoints>(rng_.range(2000, 6000));
+  Policy capped = default_policy();
+  capped.cap_rate = static_cast<BasisPoints>(rng_.range(1000, 4000));
+  Policy manual = default_policy();
+  manual.mode = PolicyMode::manual;
+  buyer("B-1", Billing::prepaid, rated);
+  buyer("B-2", Billing::net_terms, capped);
+  buyer("B-3", Billing::prepaid, manual);
   (void)store_->put_supplier(Supplier{"S-1", "North", true}, now_);
   (void)store_->put_supplier(Supplier{"S-2", "South", false}, now_);
   std::vector<Lead> leads;
@@ -259,9 +294,73 @@ void Simulation::build_world() {
       leads.push_back(l);
     }
   }
+  // History the portal never holds as leads: 8 to 29 days old (past every window, inside the
+  // 30-day rate), sharing contacts with the recent leads, some of them returned.
+  std::vector<Lead> history;
+  for (const std::string b : {"B-1", "B-2", "B-3"}) {
+    for (int k = 0; k < 12; ++k) {
+      Lead l;
+      l.id = "H-" + b + "-" + std::to_string(k);
+      l.buyer_id = b;
+      l.supplier_id = k % 2 == 0 ? "S-1" : "S-2";
+      l.campaign_id = "C-" + b;
+      l.vertical = k % 5 == 0 ? "solar" : "mva";
+      l.state = k % 4 == 0 ? "CA" : "TX";
+      l.zip = "75001";
+      l.contact_hash = "h-" + std::to_string(rng_.range(0, 8));
+      l.tcpa_flag = k % 3 == 0;
+      l.price_cents = rng_.range(1000, 9000);
+      l.cost_cents = l.price_cents / 2;
+      l.delivered_at = now_ - rng_.range(8 * 24, 29 * 24) * kMillisPerHour;
+      history.push_back(l);
+    }
+  }
+  // Recent leads of varied states and flags, so every evidence verdict occurs.
+  for (Lead& l : leads) {
+    l.state = rng_.per_mille(300) ? "CA" : "TX";
+    l.tcpa_flag = rng_.per_mille(300);
+    if (rng_.per_mille(200)) l.vertical = "solar";
+  }
+  // Ingested in an order unlike delivery: late ingest flips earlier_delivery flags.
   Result<store::IngestResult> in = store_->ingest_leads(leads, now_);
-  if (!in.ok() || !in->refused.empty()) problems_.push_back("world: lead ingest failed");
+  Result<store::IngestResult> in_history = store_->ingest_leads(history, now_);
+  if (!in.ok() || !in->refused.empty() || !in_history.ok() || !in_history->refused.empty()) {
+    problems_.push_back("world: lead ingest failed");
+  }
+  play_history(history);
   broadcast_head_ = store_->head_version();
+}
+
+void Simulation::play_history(const std::vector<Lead>& leads) {
+  std::map<std::string, std::int64_t> seqs;
+  auto apply = [&](const std::string& client, const Actor& actor, const std::string& op, Json args,
+                   Millis at) {
+    store::OpRequest req{client, ++seqs[client], actor, op, std::move(args), at};
+    Result<std::vector<store::OpResult>> r = store_->apply_ops({&req, 1}, at);
+    if (!r.ok()) problems_.push_back("world: history op failed: " + r.error().message);
+    return r.ok() && !r->empty() && r->front().applied;
+  };
+  const std::vector<Reason>& reasons = all_reasons();
+  int n = 0;
+  for (const Lead& l : leads) {
+    if (!rng_.per_mille(550)) continue;
+    const std::string id = "RH-" + std::to_string(++n);
+    const Millis at = l.delivered_at + rng_.range(1, 40) * kMillisPerHour;
+    const Reason reason = reasons[rng_.index(reasons.size() - 1)];  // not `other` (needs a note)
+    if (!apply("hist-" + l.buyer_id, Actor::buyer(l.buyer_id), "submit_return",
+               Json{{"return_id", id}, {"lead_id", l.id}, {"reason", to_string(reason)}}, at)) {
+      continue;
+    }
+    const ReturnCase* r = store_->view().find_return(id);
+    if (r == nullptr || r->state == ReturnState::accepted) continue;
+    if (rng_.per_mille(750)) {
+      apply("hist-op", Actor::operator_("alice"), "accept_return", Json{{"return_id", id}},
+            at + kMillisPerHour);
+    } else {
+      apply("hist-op", Actor::operator_("alice"), "reject_return",
+            Json{{"return_id", id}, {"note", "not a valid return"}}, at + kMillisPerHour);
+    }
+  }
 }
 
 Principal Simulation::scoped(const Principal& p) {
@@ -274,6 +373,8 @@ std::vector<sync::StoredEvent> Simulation::read_events(std::int64_t after, std::
   std::vector<sync::StoredEvent> out;
   for (store::Event& e : store_->events_since(after, limit)) {
     Result<Json> j = parse_json(e.data);
+    // The injected facts bug: the decision-facts rows never leave the server.
+    if (options_.inject_facts_bug && e.entity == "buyer_day") continue;
     out.push_back(sync::StoredEvent{e.version, e.entity, e.entity_id, e.buyer_id,
                                     j.ok() ? std::move(j).value() : Json::object(), e.deleted});
   }
@@ -519,11 +620,13 @@ void Simulation::handle_push(int conn, Session& s, const sync::Push& p) {
     reqs.push_back(
         store::OpRequest{s.client_id, op.seq, s.principal.actor(), op.op, op.args, op.client_time});
   }
+  const std::int64_t head_before = store_->head_version();
   Result<std::vector<store::OpResult>> results = store_->apply_ops(reqs, now_);
   if (!results.ok()) {
     problems_.push_back("apply_ops failed: " + results.error().message);
     return;
   }
+  check_decisions(reqs, *results, head_before);
   // Committed: count what the store now holds, whether or not the reply gets out.
   for (std::size_t i = 0; i < results->size(); ++i) {
     const store::OpResult& r = (*results)[i];
@@ -536,7 +639,7 @@ void Simulation::handle_push(int conn, Session& s, const sync::Push& p) {
     return;
   }
   for (const store::OpResult& r : *results) {
-    sync::OpAnswer a{r.seq, r.applied, r.code, r.message, r.version, r.duplicate};
+    sync::OpAnswer a{r.seq, r.applied, r.code, r.message, r.version, r.duplicate, r.decision};
     send(conn, false, sync::answer_frame(a), true);
   }
   broadcast();
@@ -741,6 +844,7 @@ std::vector<std::string> Simulation::run() {
     c.client_id = id;
     c.token = token;
     c.is_operator = token.rfind("operator:", 0) == 0;
+    if (!c.is_operator) c.buyer_id = token.substr(6);
     c.replica = std::make_unique<sync::MemoryReplica>();
     c.engine = std::make_unique<Engine>(*c.replica, sync::EngineConfig{id, token, 250});
     c.reconnect_at = now_ + rng_.range(0, 500);  // some start offline and draft first
@@ -771,6 +875,7 @@ std::vector<std::string> Simulation::run() {
   }
   if (!settled) problems_.push_back("the system did not settle after the network healed");
   check(problems_);
+  check_final_previews(problems_);
   return problems_;
 }
 
@@ -908,6 +1013,97 @@ void Simulation::check(std::vector<std::string>& problems) {
   }
 }
 
+// --- Preview = decision ------------------------------------------------------------------------
+
+void Simulation::check_decisions(const std::vector<store::OpRequest>& reqs,
+                                 const std::vector<store::OpResult>& results,
+                                 std::int64_t head_before) {
+  // The head when op i was decided: the highest version any earlier answer of the batch covers
+  // (a resend's stored answer names an older one).
+  std::int64_t version_before = head_before;
+  for (std::size_t i = 0; i < results.size() && i < reqs.size(); ++i) {
+    const store::OpResult& r = results[i];
+    if (i > 0) version_before = std::max(version_before, results[i - 1].version);
+    if (r.op != "submit_return" || r.duplicate || r.code == ErrorCode::SEQ_GAP ||
+        r.code == ErrorCode::FORBIDDEN || reqs[i].actor.role != Role::buyer) {
+      continue;
+    }
+    Result<OpArgs> args = decode_op_args(r.op, reqs[i].args);
+    if (!args.ok()) continue;
+    const auto& a = std::get<SubmitReturnArgs>(*args);
+    const std::string& buyer = reqs[i].actor.buyer_id;
+    std::unique_ptr<ShadowBuyer>& shadow = shadows_[buyer];
+    if (!shadow) shadow = std::make_unique<ShadowBuyer>(buyer);
+    Principal p;
+    p.role = Role::buyer;
+    p.buyer_id = buyer;
+    p.subject = buyer;
+    shadow->advance(read_events(shadow->cursor(), 1'000'000), scoped(p), version_before, now_);
+    if (!shadow->holds_lead(a.lead_id, now_)) {
+      // Past the window the portal may have dropped the lead; the server refuses it anyway.
+      ++stats_.decisions_unheld;
+      continue;
+    }
+    std::optional<SubmitDecision> decision;
+    if (r.decision) {
+      Result<SubmitDecision> d = decode_submit_decision(*r.decision);
+      if (!d.ok()) {
+        problems_.push_back("differential: undecodable decision " + r.decision->dump());
+        continue;
+      }
+      decision = std::move(d).value();
+    } else if (r.applied) {
+      problems_.push_back("differential: applied submit " + a.return_id + " without a decision");
+      continue;
+    }
+    const Lead* lead = store_->view().find_lead(a.lead_id);
+    const Preview pv = shadow->preview(DraftInput{a.return_id, a.lead_id, a.reason, a.note}, now_);
+    for (const std::string& d :
+         compare_decision(pv, lead != nullptr ? lead->price_cents : 0, decision, r.code)) {
+      problems_.push_back("differential: submit " + a.return_id + " of " + a.lead_id + " at v" +
+                          std::to_string(version_before) + ": " + d);
+    }
+    ++stats_.decisions_compared;
+    // Which check decided (the evaluation's last), so a run shows every rule was exercised.
+    const std::string decided_by =
+        pv.evaluation && !pv.evaluation->checks.empty() ? pv.evaluation->checks.back().check : "";
+    ++stats_.outcomes[decision ? std::string(to_string(decision->outcome)) + "/" + decided_by
+                               : "refused:" + std::string(to_string(*r.code))];
+  }
+}
+
+void Simulation::check_final_previews(std::vector<std::string>& problems) {
+  // Healed and synced: each buyer client's preview of every lead it holds, for every reason,
+  // equals the core's answer on the server's state.
+  int n = 0;
+  for (Client& c : clients_) {
+    if (c.is_operator || !c.engine->principal()) continue;
+    const Actor actor = Actor::buyer(c.buyer_id);
+    for (const Json& lead : c.engine->rows("lead", now_)) {
+      for (Reason reason : all_reasons()) {
+        const DraftInput d{"X-final-" + std::to_string(++n), str_of(lead, "id"), reason,
+                           "final check note"};
+        const Preview mine = preview_draft(actor, d, c.engine->view(now_), now_);
+        const Preview server = preview_draft(actor, d, store_->view(), now_);
+        ++stats_.previews_compared;
+        std::string what;
+        if (mine.evaluation != server.evaluation) what += " evaluation";
+        if (mine.evidence != server.evidence) what += " evidence";
+        if (mine.facts != server.facts) what += " facts";
+        if (mine.validation.errors != server.validation.errors) what += " errors";
+        if (!what.empty()) {
+          problems.push_back("differential: " + c.client_id + " previews " + d.lead_id + " " +
+                             std::string(to_string(reason)) + " unlike the server:" + what +
+                             (mine.facts && server.facts
+                                  ? "\n    portal " + to_json(*mine.facts).dump() +
+                                        "\n    server " + to_json(*server.facts).dump()
+                                  : std::string()));
+        }
+      }
+    }
+  }
+}
+
 int run_main(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -929,6 +1125,8 @@ int run_main(int argc, char** argv) {
       o.single = true;
     } else if (a == "--inject-bug") {
       o.inject_bug = true;
+    } else if (a == "--inject-facts-bug") {
+      o.inject_facts_bug = true;
     } else if (a == "--expect-failure") {
       o.expect_failure = true;
     } else if (a == "--steps") {
@@ -936,7 +1134,7 @@ int run_main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: sim [--seeds N] [--first S] [--seed S] [--steps K] [--inject-bug] "
-                   "[--expect-failure]\n");
+                   "[--inject-facts-bug] [--expect-failure]\n");
       return 2;
     }
   }
@@ -969,8 +1167,8 @@ int run_main(int argc, char** argv) {
         if (o.single)
           for (const std::string& t : trace) std::printf("  trace: %s\n", t.c_str());
         std::printf(
-            "  reproduce: %s --seed %llu%s%s\n", argv[0], static_cast<unsigned long long>(seed),
-            o.inject_bug ? " --inject-bug" : "",
+            "  reproduce: %s --seed %llu%s%s%s\n", argv[0], static_cast<unsigned long long>(seed),
+            o.inject_bug ? " --inject-bug" : "", o.inject_facts_bug ? " --inject-facts-bug" : "",
             o.chaos_steps != 2000 ? (" --steps " + std::to_string(o.chaos_steps)).c_str() : "");
       }
     }
@@ -987,7 +1185,16 @@ int run_main(int argc, char** argv) {
       static_cast<long long>(total.frames), static_cast<long long>(total.connections),
       static_cast<long long>(total.drops), static_cast<long long>(total.duplicates),
       static_cast<long long>(total.reorders), static_cast<long long>(total.disconnects),
-      static_cast<long long>(total.crashes), o.inject_bug ? " [bug injected]" : "");
+      static_cast<long long>(total.crashes),
+      o.inject_bug || o.inject_facts_bug ? " [bug injected]" : "");
+  std::string outcomes;
+  for (const auto& [k, n] : total.outcomes) outcomes += " " + k + " " + std::to_string(n);
+  std::printf(
+      "sim: preview = decision: %lld submits compared at the version decided on (%lld on leads "
+      "the portal no longer held), %lld final previews compared; decided:%s\n",
+      static_cast<long long>(total.decisions_compared),
+      static_cast<long long>(total.decisions_unheld),
+      static_cast<long long>(total.previews_compared), outcomes.c_str());
   if (o.expect_failure) {
     std::printf(failed > 0 ? "sim: the checks caught the injected bug\n"
                            : "sim: expected a failure, but every seed passed\n");

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/codec.h"
+#include "core/decision_facts.h"
 #include "core/ledger.h"
 #include "store/sqlite_case_view.h"
 #include "store/sqlite_db.h"
@@ -25,8 +26,8 @@ using Rows = std::map<std::string, std::string>;  // id -> canonical JSON (Json:
 using EntityRows = std::map<std::string, Rows>;   // entity -> rows
 
 inline const std::vector<std::string>& entity_names() {
-  static const std::vector<std::string> kNames = {"buyer",  "supplier", "campaign", "lead",
-                                                  "return", "message",  "ledger",   "alert"};
+  static const std::vector<std::string> kNames = {
+      "buyer", "supplier", "campaign", "lead", "return", "message", "ledger", "alert", "buyer_day"};
   return kNames;
 }
 
@@ -111,7 +112,44 @@ inline EntityRows read_tables(Database& db, Problems& problems, CheckCache& cach
           const Lead l = SqliteCaseView::read_lead(st, 0);
           leads[l.id] = cache.lead_json.dump(l.id, l);
         });
+  // Decision facts have no table: recounted here from the aggregates and the auto-decided returns.
+  std::map<std::pair<std::string, std::int64_t>, BuyerDay> days;
+  auto day_at = [&](const std::string& buyer_id, std::int64_t day) -> BuyerDay& {
+    BuyerDay& d = days[{buyer_id, day}];
+    d.buyer_id = buyer_id;
+    d.day = day;
+    return d;
+  };
+  query(db, "SELECT buyer_id, day, SUM(leads), SUM(returned) FROM agg_daily GROUP BY 1, 2",
+        problems, [&](const Statement& st) {
+          BuyerDay& d = day_at(st.text(0), st.int64(1));
+          d.sold = st.int64(2);
+          d.returned = st.int64(3);
+        });
+  query(db, "SELECT buyer_id, data FROM returns WHERE state = 'accepted'", problems,
+        [&](const Statement& st) {
+          Result<ReturnCase> r =
+              cache.returns.decode(st.text(0) + "|" + st.text(1), st.text(1), decode_return);
+          if (!r.ok() || !r->decision) return;
+          if (std::optional<std::string> rule = auto_rule_of(*r->decision)) {
+            ++day_at(r->buyer_id, utc_day(r->decision->at)).auto_accepted[*rule];
+          }
+        });
+  for (const auto& [key, d] : days)
+    out["buyer_day"][buyer_day_id(d.buyer_id, d.day)] = to_json(d).dump();
   return out;
+}
+
+// A replica's rows without the BuyerDay rows that count nothing (a day whose last auto-accept was
+// reopened keeps a zero row; the tables and the model have no row for it).
+inline EntityRows without_empty_days(EntityRows rows) {
+  std::erase_if(rows["buyer_day"], [](const auto& entry) {
+    Result<Json> j = parse_json(entry.second);
+    if (!j.ok()) return false;
+    Result<BuyerDay> d = decode_buyer_day(*j);
+    return d.ok() && d->sold == 0 && d->returned == 0 && d->auto_accepted.empty();
+  });
+  return rows;
 }
 
 // Appends differences between two row sets (at most `limit` lines per call).

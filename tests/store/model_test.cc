@@ -352,6 +352,7 @@ class ModelRun {
     // The model's answer, mirroring the documented ingest rules.
     IngestResult want;
     std::vector<ExpectedEvent> events;
+    std::set<std::pair<std::string, std::int64_t>> days;  // BuyerDay rows the ingest changes
     for (std::size_t i = 0; i < leads.size(); ++i) {
       const Lead& l = leads[i];
       const std::string field = "leads[" + std::to_string(i) + "]";
@@ -387,14 +388,31 @@ class ModelRun {
         refuse(ErrorCode::CAMPAIGN_NOT_FOUND);
         continue;
       }
+      // The earliest delivery of this contact until now gets its earlier_delivery flag when the
+      // new lead sorts before it (late ingest).
+      std::vector<std::string> first_before;
+      for (const auto& [id, other] : model_.leads()) {
+        if (other.buyer_id == l.buyer_id && other.contact_hash == l.contact_hash &&
+            !model_.with_derived(other).earlier_delivery) {
+          first_before.push_back(id);
+        }
+      }
       model_.put(l);
+      for (const std::string& id : first_before) {
+        const Lead& other = *model_.find_lead(id);
+        if (model_.with_derived(other).earlier_delivery) {
+          events.push_back({"lead", id, other.buyer_id, to_json(model_lead(other)).dump(), false});
+        }
+      }
+      days.insert({l.buyer_id, utc_day(l.delivered_at)});
       sent_leads_[l.id] = l;
       leads_by_buyer_[l.buyer_id].push_back(l.id);
       all_leads_.push_back(l.id);
       ++want.inserted;
       ++stats_.outcomes["ingest:inserted"];
-      events.push_back({"lead", l.id, l.buyer_id, to_json(l).dump(), false});
+      events.push_back({"lead", l.id, l.buyer_id, to_json(model_lead(l)).dump(), false});
     }
+    append_day_events(days, events);
     Result<IngestResult> got = store_->ingest_leads(leads, now_);
     if (!got.ok()) throw Failure("ingest_leads failed: " + got.error().message);
     Problems p;
@@ -764,6 +782,58 @@ class ModelRun {
 
   // --- The model --------------------------------------------------------------------------------
 
+  // A lead as the store holds and ships it: the server-derived fields set.
+  Lead model_lead(const Lead& l) const {
+    Lead out = model_.with_derived(l);
+    auto it = status_at_.find(l.id);
+    if (it != status_at_.end()) out.status_at = it->second;
+    return out;
+  }
+
+  // The BuyerDay rows of `days` as the model counts them now (a zero row for a day with nothing),
+  // in the store's order.
+  void append_day_events(const std::set<std::pair<std::string, std::int64_t>>& days,
+                         std::vector<ExpectedEvent>& out) const {
+    if (days.empty()) return;
+    std::map<std::pair<std::string, std::int64_t>, BuyerDay> all;
+    for (const BuyerDay& d : model_.buyer_days()) all[{d.buyer_id, d.day}] = d;
+    for (const auto& [buyer_id, day] : days) {
+      auto it = all.find({buyer_id, day});
+      BuyerDay d = it != all.end() ? it->second : BuyerDay{buyer_id, day, 0, 0, {}};
+      out.push_back({"buyer_day", buyer_day_id(buyer_id, day), buyer_id, to_json(d).dump(), false});
+    }
+  }
+
+  // The (buyer, day) BuyerDay rows an op's effects change, read before they are committed.
+  std::set<std::pair<std::string, std::int64_t>> changed_days(const Effects& fx) const {
+    std::set<std::pair<std::string, std::int64_t>> days;
+    auto auto_day = [&](const ReturnCase& r) {
+      if (r.state == ReturnState::accepted && r.decision && auto_rule_of(*r.decision)) {
+        days.insert({r.buyer_id, utc_day(r.decision->at)});
+      }
+    };
+    if (fx.ret) {
+      if (const ReturnCase* before = model_.find_return(fx.ret->id)) auto_day(*before);
+      if (!fx.return_deleted) auto_day(*fx.ret);
+    }
+    if (fx.lead) days.insert({fx.lead->buyer_id, utc_day(fx.lead->delivered_at)});
+    return days;
+  }
+
+  // Expected events of an op: those of its effects (expected_events) and then, once the model
+  // committed it, the BuyerDay rows it changed.
+  std::vector<ExpectedEvent> commit_to_model(const Effects& fx) {
+    const auto days = changed_days(fx);
+    if (fx.lead) {
+      const Lead* before = model_.find_lead(fx.lead->id);
+      if (before != nullptr && before->status != fx.lead->status) status_at_[fx.lead->id] = now_;
+    }
+    std::vector<ExpectedEvent> out = expected_events(fx);
+    model_.commit(fx);
+    append_day_events(days, out);
+    return out;
+  }
+
   std::vector<ExpectedEvent> expected_events(const Effects& fx) {
     std::vector<ExpectedEvent> out;
     if (fx.ret) {
@@ -774,8 +844,10 @@ class ModelRun {
         out.push_back({"return", fx.ret->id, fx.ret->buyer_id, to_json(*fx.ret).dump(), false});
       }
     }
-    if (fx.lead)
-      out.push_back({"lead", fx.lead->id, fx.lead->buyer_id, to_json(*fx.lead).dump(), false});
+    if (fx.lead) {
+      out.push_back(
+          {"lead", fx.lead->id, fx.lead->buyer_id, to_json(model_lead(*fx.lead)).dump(), false});
+    }
     for (const LedgerEntry& e : fx.ledger) {
       if (!ledger_ids_.insert(e.id).second) continue;
       out.push_back({"ledger", e.id, e.kind == EntryKind::supplier_chargeback ? "" : e.buyer_id,
@@ -830,9 +902,8 @@ class ModelRun {
     } else {
       Result<Effects> fx = apply_op(req.actor, *args, model_, now_);
       if (fx.ok()) {
-        p.events = expected_events(*fx);
         note_situations(*args, *fx);
-        model_.commit(*fx);
+        p.events = commit_to_model(*fx);
         p.applied = true;
         p.message = "applied";
       } else {
@@ -840,8 +911,7 @@ class ModelRun {
         p.message = fx.error().message;
         if (const auto* submit = std::get_if<SubmitReturnArgs>(&*args)) {
           if (auto kept = keep_refused_draft(req.actor, *submit, fx.error(), model_, now_)) {
-            p.events = expected_events(*kept);
-            model_.commit(*kept);
+            p.events = commit_to_model(*kept);
             ++stats_.outcomes["kept_draft:" + code_name(p.code)];
           }
         }
@@ -1029,7 +1099,12 @@ class ModelRun {
     for (const std::string& id : campaign_ids_) {
       out["campaign"][id] = to_json(*model_.find_campaign(id)).dump();
     }
-    for (const auto& [id, l] : model_.leads()) out["lead"][id] = model_json_.leads.dump(id, l);
+    for (const auto& [id, l] : model_.leads()) {
+      out["lead"][id] = model_json_.leads.dump(id, model_lead(l));
+    }
+    for (const BuyerDay& d : model_.buyer_days()) {
+      out["buyer_day"][buyer_day_id(d.buyer_id, d.day)] = to_json(d).dump();
+    }
     for (const auto& [id, r] : model_.returns()) {
       out["return"][id] = model_json_.returns.dump(id, r);
     }
@@ -1048,11 +1123,11 @@ class ModelRun {
     Database& db = store_->db();
     const EntityRows tables = read_tables(db, p, check_cache_);
     diff_entities("store vs model:", model_rows(), tables, p);
-    diff_entities("replica vs store:", tables, live_.rows(), p);
+    diff_entities("replica vs store:", tables, without_empty_days(live_.rows()), p);
     if (full_replay) {
       Replica fresh;
       fresh.pull(*store_, page_size(), p);
-      diff_entities("replay from 0 vs store:", tables, fresh.rows(), p);
+      diff_entities("replay from 0 vs store:", tables, without_empty_days(fresh.rows()), p);
       if (store_->min_version() != 0) p.push_back("min_version is not 0");
     }
     const RawData raw = read_raw(db, p, check_cache_);
@@ -1123,6 +1198,7 @@ class ModelRun {
   std::vector<std::string> buyer_ids_, supplier_ids_, campaign_ids_, all_leads_, message_ids_;
   std::map<std::string, std::vector<std::string>> campaigns_by_buyer_, leads_by_buyer_;
   std::map<std::string, Lead> sent_leads_;
+  std::map<std::string, Millis> status_at_;  // lead id -> when a return last changed its status
   std::vector<Client> clients_;
   std::set<std::string> ledger_ids_;
   std::map<std::string, std::string> message_rows_, alert_rows_;

@@ -73,14 +73,15 @@ MemoryState played_world() {
   return st;
 }
 
-// Every row of `st` as one `changes` frame.
+// Every row of `st` as one `changes` frame, as a server holding it ships it to an operator.
 std::string world_frame(const MemoryState& st) {
-  Json w = st.to_json();
+  Json w = st.replica_world();
   std::vector<ChangeItem> items;
   std::int64_t v = 0;
   const std::pair<const char*, const char*> kinds[] = {
-      {"buyers", "buyer"}, {"suppliers", "supplier"}, {"campaigns", "campaign"},
-      {"leads", "lead"},   {"returns", "return"},     {"ledger", "ledger"}};
+      {"buyers", "buyer"},        {"suppliers", "supplier"}, {"campaigns", "campaign"},
+      {"leads", "lead"},          {"returns", "return"},     {"ledger", "ledger"},
+      {"buyer_days", "buyer_day"}};
   for (const auto& [key, entity] : kinds) {
     if (!w.contains(key)) continue;
     for (const Json& row : w[key])

@@ -80,12 +80,13 @@ inline std::string world_changes() {
 }
 
 inline std::string applied(std::int64_t seq, std::int64_t version) {
-  return encode_result(OpResultMessage{seq, true, std::nullopt, "applied", version});
+  return encode_result(OpResultMessage{seq, true, std::nullopt, "applied", version, std::nullopt});
 }
 
 inline std::string refused(std::int64_t seq, ErrorCode code, std::string message,
                            std::int64_t version) {
-  return encode_result(OpResultMessage{seq, false, code, std::move(message), version});
+  return encode_result(
+      OpResultMessage{seq, false, code, std::move(message), version, std::nullopt});
 }
 
 // The seqs of every push frame in `frames`, in order.

@@ -113,10 +113,11 @@ async function latency(nLeads, samples) {
     });
   }
   const t0 = performance.now();
-  const loaded = await portal.loadRows(world);
+  // As a server ships it: the core derives the lead flags and the decision-facts rows.
+  const loaded = await portal.loadWorld(world);
   const loadMs = performance.now() - t0;
-  if (!loaded.ok) throw new Error(`loadRows: ${JSON.stringify(loaded)}`);
-  // The first question after a change builds the engine's lead index (docs/sync-engine.md).
+  if (!loaded.ok) throw new Error(`loadWorld: ${JSON.stringify(loaded)}`);
+  // The first question after a change builds the engine's facts index (docs/sync-engine.md).
   const t1 = performance.now();
   portal.preview({ return_id: 'R-first', lead_id: 'L0', reason: 'duplicate' });
   const firstMs = performance.now() - t1;

@@ -275,6 +275,9 @@ export class ReturnsPortal {
   // current policy evaluated at its submission: {ok, return_id, evaluated_at, at_submission,
   // evidence?, evaluation}. A read: followers answer from their own copy, like preview.
   review(returnId) { return this.call('review', String(returnId), this.now()); }
+  explainDecision(previewFacts, decision) {
+    return this.call('explainDecision', toText(previewFacts), toText(decision));
+  }
 
   call(method, ...args) {
     if (!this.core) return { error: { code: 'BAD_TRANSITION', field: '', message: 'The portal is closed.' } };
@@ -313,6 +316,14 @@ export class ReturnsPortal {
   // Writes rows straight into the replica (tests, benchmarks, demos without a server).
   async loadRows(world) {
     const r = this.call('loadRows', toText(world));
+    if (!r.error) await this.flushed();
+    return r;
+  }
+
+  // A world (buyers, leads, returns, …) as a server holding it would ship it: the core derives
+  // the lead flags and the decision-facts rows (tests and demos without a server).
+  async loadWorld(world) {
+    const r = this.call('loadWorld', toText(world));
     if (!r.error) await this.flushed();
     return r;
   }

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "core/codec.h"
+#include "core/decision_facts.h"
+#include "core/memory_state.h"
 #include "core/validation.h"
 #include "store/replica_sqlite.h"
 #include "sync/engine.h"
@@ -88,6 +90,7 @@ Json notice_json(const sync::Notice& n) {
       j["code"] = n.code ? Json(std::string(to_string(*n.code))) : Json(nullptr);
       j["message"] = n.message;
       j["version"] = n.version;
+      if (!n.decision.is_null()) j["decision"] = n.decision;
       break;
     case sync::Notice::Kind::error:
       j["code"] = n.code ? Json(std::string(to_string(*n.code))) : Json(nullptr);
@@ -450,10 +453,27 @@ class Portal {
     if (!engine_) return closed();
     Result<Json> j = parse_object(world_text, "world");
     if (!j.ok()) return error_text(j.error());
+    return write_rows(*j);
+  }
+
+  // A world as a server holding it would ship it (core MemoryState::replica_world: the derived
+  // lead fields and the decision-facts rows computed by the core), written like load_rows.
+  std::string load_world(const std::string& world_text) {
+    if (!engine_) return closed();
+    Result<Json> j = parse_object(world_text, "world");
+    if (!j.ok()) return error_text(j.error());
+    Result<MemoryState> st = MemoryState::from_json(*j);
+    if (!st.ok()) return error_text(st.error());
+    return write_rows(st->replica_world());
+  }
+
+ private:
+  std::string write_rows(const Json& world) {
+    const Json* j = &world;
     static const std::pair<const char*, const char*> kEntities[] = {
-        {"buyers", "buyer"},    {"suppliers", "supplier"}, {"campaigns", "campaign"},
-        {"leads", "lead"},      {"returns", "return"},     {"ledger", "ledger"},
-        {"messages", "message"}};
+        {"buyers", "buyer"},     {"suppliers", "supplier"},  {"campaigns", "campaign"},
+        {"leads", "lead"},       {"returns", "return"},      {"ledger", "ledger"},
+        {"messages", "message"}, {"buyer_days", "buyer_day"}};
     sync::WriteBatch batch;
     for (auto it = j->begin(); it != j->end(); ++it) {
       const char* entity = nullptr;
@@ -485,6 +505,26 @@ class Portal {
     // The engine caches its optimistic view of the replica: start a fresh one over the new rows.
     engine_ = std::make_unique<sync::Engine>(*replica_, config_);
     return dump(Json{{"ok", true}, {"rows", n}});
+  }
+
+ public:
+  // Why a submit's decision differs from its preview: the facts that changed in between
+  // (core explain_facts_change), or none when the decision read the preview's facts.
+  std::string explain_decision(const std::string& preview_facts, const std::string& decision) {
+    Result<Json> pj = parse_object(preview_facts, "preview_facts");
+    if (!pj.ok()) return error_text(pj.error());
+    Result<DecisionFacts> pf = decode_decision_facts(*pj);
+    if (!pf.ok()) return error_text(pf.error());
+    Result<Json> dj = parse_object(decision, "decision");
+    if (!dj.ok()) return error_text(dj.error());
+    Result<SubmitDecision> d = decode_submit_decision(*dj);
+    if (!d.ok()) return error_text(d.error());
+    Json sentences = Json::array();
+    for (const std::string& s : explain_facts_change(*pf, d->facts)) sentences.push_back(s);
+    return dump(Json{{"ok", true},
+                     {"same_facts", *pf == d->facts},
+                     {"facts_digest", facts_digest(d->facts)},
+                     {"sentences", std::move(sentences)}});
   }
 
  private:
@@ -533,7 +573,15 @@ class Portal {
     if (!d.ok()) return error_text(d.error());
     const CaseView& view = engine_->view(*t);
     const Millis server_now = engine_->server_now(*t);
-    if (with_preview) return dump(to_json(preview_draft(*who, *d, view, server_now)));
+    if (with_preview) {
+      const Preview pv = preview_draft(*who, *d, view, server_now);
+      Json out = to_json(pv);
+      if (pv.facts) {
+        out["facts"] = to_json(*pv.facts);
+        out["facts_digest"] = facts_digest(*pv.facts);
+      }
+      return dump(out);
+    }
     return dump(to_json(validate_draft(*who, *d, view, server_now)));
   }
 
@@ -577,5 +625,7 @@ EMSCRIPTEN_BINDINGS(returns_portal) {
       .function("row", &Portal::row)
       .function("rows", &Portal::rows)
       .function("deadlines", &Portal::deadlines)
-      .function("loadRows", &Portal::load_rows);
+      .function("explainDecision", &Portal::explain_decision)
+      .function("loadRows", &Portal::load_rows)
+      .function("loadWorld", &Portal::load_world);
 }

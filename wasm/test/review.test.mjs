@@ -62,7 +62,7 @@ async function portalAs(t, name, actor) {
   const portal = await createPortal({ name, storage: 'memory', module: Module, leader: false,
                                       now: () => NOW, ...(actor ? { actor } : {}) });
   t.after(() => portal.close());
-  const loaded = await portal.loadRows(world);
+  const loaded = await portal.loadWorld(world);
   assert.equal(loaded.ok, true, JSON.stringify(loaded));
   return portal;
 }
@@ -161,7 +161,7 @@ test('review uses the server clock and the counts of the submission', () => {
   // The device clock is 5 days behind the server: a draft is evaluated on the server's clock.
   const welcome = { type: 'welcome', server_time: NOW + 5 * DAY, last_seq: 0, cursor: 0, principal: OPERATOR };
   assert.equal(j(p.frame(JSON.stringify(welcome), NOW)).ok, true);
-  assert.equal(j(p.loadRows(JSON.stringify(world))).ok, true);
+  assert.equal(j(p.loadWorld(JSON.stringify(world))).ok, true);
   const d = j(p.review('R-draft', NOW));
   assert.equal(d.evaluated_at, NOW + 5 * DAY);
   assert.equal(d.evaluation.decision, 'refused');

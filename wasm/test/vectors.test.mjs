@@ -1,6 +1,6 @@
 // vectors.test.mjs — the golden vectors (tests/vectors/) through the built package: every
-// `validate` and `preview` case runs through createPortal → loadRows (the world written into the
-// SQLite replica as server rows) → portal.validate / portal.preview, and its `expect` must be a
+// `validate` and `preview` case runs through createPortal → loadWorld (the world written into the
+// SQLite replica as a server ships it) → portal.validate / portal.preview, and its `expect` must be a
 // subset of the answer, exactly as the native and wasm core suites check it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,8 +30,9 @@ async function runCase(c) {
   const portal = await createPortal({ name: `vector-${n++}`, storage: 'memory', module: Module,
                                       leader: false, now: () => input.now });
   try {
-    const loaded = await portal.loadRows(worldRows(input.world));
-    assert.equal(loaded.error, undefined, `loadRows: ${JSON.stringify(loaded.error)}`);
+    // As a server holding the world would ship it: derived lead flags and decision facts.
+    const loaded = await portal.loadWorld(worldRows(input.world));
+    assert.equal(loaded.error, undefined, `loadWorld: ${JSON.stringify(loaded.error)}`);
     const who = portal.setActor(expandActor(input.actor));
     const actual = who.error ? { error: who.error }
       : c.kind === 'validate' ? portal.validate(input.draft) : portal.preview(input.draft);

@@ -73,7 +73,37 @@ export interface Preview {
   evidence?: Evidence;
   /** When the lead is known. */
   evaluation?: PolicyEvaluation;
+  /** What the evaluation read (docs/decision-facts.md), when the lead is known. */
+  facts?: DecisionFacts;
+  /** Fingerprint of `facts`; the server's decision carries the one it read. */
+  facts_digest?: string;
 }
+
+/** Everything a decision reads besides the lead, the reason and the clock. */
+export interface DecisionFacts {
+  buyer_id: Id;
+  lead_id: Id;
+  /** The buyer's leads sold (accepted at delivery) and returned over the trailing 30 UTC days. */
+  trailing_30d: { returned: number; accepted: number };
+  /** Auto-accepts today per rule that has a daily limit. */
+  auto_accepted_today: Record<Id, number>;
+  /** Another lead with this contact was delivered to the buyer before this one. */
+  earlier_delivery: boolean;
+  policy: Policy;
+}
+
+/** How the server decided an applied submit (carried by its result). */
+export interface SubmitDecision {
+  outcome: 'auto_accept' | 'manual_review';
+  rule: string;
+  credit_cents: Cents;
+  evidence?: { verdict: Evidence['verdict']; code: string };
+  facts: DecisionFacts;
+  facts_digest: string;
+}
+
+/** Why a decision differs from the preview: one sentence per fact that changed in between. */
+export interface DecisionExplanation { ok: true; same_facts: boolean; facts_digest: string; sentences: string[]; }
 
 /**
  * A return as its reviewer sees it (operator dashboard, or the owning buyer): the reason evidence
@@ -198,6 +228,8 @@ export interface SeqResult { ok: true; seq: number; }
 export interface ResultNotice {
   kind: 'op_result'; seq: number; op: OpName; return_id?: Id; applied: boolean;
   code: ErrorCode | null; message: string; version: number;
+  /** An applied submit_return: how the server decided it, on which facts. */
+  decision?: SubmitDecision;
 }
 export interface ErrorNotice { kind: 'error'; code: ErrorCode | null; message: string; fatal: boolean; local?: boolean; }
 export interface AlertNotice { kind: 'alert'; alert: Record<string, unknown>; }
@@ -274,6 +306,8 @@ export declare class ReturnsPortal {
   whatIf(buyerId: Id, policy: Policy, days?: number): Answer<WhatIf>;
   /** Operators (or the owning buyer): a return's reason evidence and policy evaluation. */
   review(returnId: Id): Answer<Review>;
+  /** The facts that changed between a preview and the server's decision, as sentences. */
+  explainDecision(previewFacts: DecisionFacts, decision: SubmitDecision): Answer<DecisionExplanation>;
 
   /** Resolve once the change is durable (IndexedDB synced); one replica transaction each. */
   saveDraft(draft: DraftInput): Promise<Answer<SeqResult>>;
@@ -281,7 +315,10 @@ export declare class ReturnsPortal {
   submit(returnId: Id): Promise<Answer<SeqResult>>;
   enqueue(op: OpName, args: Record<string, unknown>): Promise<Answer<SeqResult>>;
   /** Writes rows straight into the replica (tests, benchmarks, demos without a server). */
-  loadRows(world: Partial<Record<'buyers' | 'suppliers' | 'campaigns' | 'leads' | 'returns' | 'ledger' | 'messages', Row[]>>): Promise<Answer<Ok & { rows: number }>>;
+  loadRows(world: Partial<Record<'buyers' | 'suppliers' | 'campaigns' | 'leads' | 'returns' | 'ledger' | 'messages' | 'buyer_days', Row[]>>): Promise<Answer<Ok & { rows: number }>>;
+
+  /** A world as a server holding it ships it: the core derives lead flags and decision-facts rows. */
+  loadWorld(world: Partial<Record<'buyers' | 'suppliers' | 'campaigns' | 'leads' | 'returns' | 'ledger' | 'messages', Row[]>>): Promise<Answer<Ok & { rows: number }>>;
 
   connect(url: string, token?: string): Answer<Ok> | Promise<unknown>;
   disconnect(): void;
@@ -324,7 +361,9 @@ export interface RawPortal {
   row(entity: string, id: string, now: Millis): string;
   rows(entity: string, now: Millis): string;
   deadlines(leadIdsJson: string, now: Millis): string;
+  explainDecision(previewFactsJson: string, decisionJson: string): string;
   loadRows(worldJson: string): string;
+  loadWorld(worldJson: string): string;
   delete(): void;
 }
 export interface ReturnsModule {
