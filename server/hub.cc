@@ -58,8 +58,7 @@ void Hub::close_all() {
 
 Millis Hub::lead_horizon(store::Store& store, const std::string& buyer_id) const {
   const Buyer* b = store.view().find_buyer(buyer_id);
-  const int window = b != nullptr ? b->policy.window_hours : default_policy().window_hours;
-  return sync::lead_horizon(window, clock_.now_ms());
+  return sync::lead_horizon(b != nullptr ? b->policy : default_policy(), clock_.now_ms());
 }
 
 void Hub::on_commit(std::int64_t head) {

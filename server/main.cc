@@ -123,7 +123,8 @@ std::optional<Millis> parse_ttl(const std::string& s) {
   return std::stoll(digits) * unit;
 }
 
-int usage(const std::string& error) {
+// The full usage text: --help, an unknown command or flag.
+int help(const std::string& error) {
   if (!error.empty()) std::fprintf(stderr, "returnsd: %s\n", error.c_str());
   std::fprintf(
       stderr,
@@ -139,6 +140,13 @@ int usage(const std::string& error) {
       "  returnsd import --db PATH --file leads.json|leads.csv [--format json|csv]\n"
       "  returnsd seed --db PATH --file world.json   (reference data: an object with\n"
       "                 \"suppliers\", \"buyers\", \"campaigns\" arrays; inserted or replaced)\n");
+  return 2;
+}
+
+// A refusal to start or to run: the one reason, exit 2 (the usage text only with --help).
+int usage(const std::string& error) {
+  std::fprintf(stderr, "returnsd: %s\n(returnsd --help lists the commands and flags)\n",
+               error.c_str());
   return 2;
 }
 
@@ -376,6 +384,11 @@ int cmd_serve(const Args& a) {
     tls = std::move(loaded).value();
   }
 
+  const std::string pkg_root = a.get("--pkg-dir");
+  if (!pkg_root.empty() && !std::filesystem::is_directory(pkg_root)) {
+    return usage("--pkg-dir: " + pkg_root + " is not a directory (run make wasm-package)");
+  }
+
   Result<std::string> secret = load_or_create_secret(a.get("--secret-file", "./var/secret"));
   if (!secret.ok()) return usage(secret.error().message);
   Result<std::unique_ptr<store::Store>> opened = open_store(a);
@@ -403,10 +416,7 @@ int cmd_serve(const Args& a) {
   HttpConfig http;
   http.web_root = a.get("--web-root");
   http.allowed_origin = a.get("--allowed-origin");
-  http.pkg_root = a.get("--pkg-dir");
-  if (!http.pkg_root.empty() && !std::filesystem::is_directory(http.pkg_root)) {
-    return usage("--pkg-dir: " + http.pkg_root + " is not a directory (run make wasm-package)");
-  }
+  http.pkg_root = pkg_root;
   // The demo's logins, each with a token signed now, printed below and (demo only) served at
   // GET /v1/demo/logins so the web demo can offer a "sign in as" list.
   Json demo_logins = Json::array();
@@ -521,12 +531,12 @@ int cmd_serve(const Args& a) {
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   Args a = parse_args(argc, argv);
-  if (!a.error.empty()) return usage(a.error);
-  if (a.has("--help")) return usage("");
+  if (!a.error.empty()) return help(a.error);
+  if (a.has("--help")) return help("");
   if (a.command == "token") return cmd_token(a);
   if (a.command == "serve") return cmd_serve(a);
   if (a.command == "export") return cmd_export(a);
   if (a.command == "import") return cmd_import(a);
   if (a.command == "seed") return cmd_seed(a);
-  return usage("unknown command " + a.command);
+  return help("unknown command " + a.command);
 }

@@ -28,6 +28,8 @@ const app = {
   threadId: null,
   renderTimer: null,
   seenResults: new Set(),
+  answered: new Set(),  // return ids whose submit the server answered
+  previews: new Map(),  // return id → the preview shown when it was submitted {facts, decision, rule}
   clockOffset: Number(localStorage.getItem(OFFSET_KEY)) || 0,
 };
 
@@ -314,26 +316,59 @@ function onResult(r) {
   app.seenResults.add(r.seq);
   const p = app.portal;
   const ret = r.return_id ? p?.row('return', r.return_id)?.row : null;
+  // A submit's answer carries the server's decision (the return row may not have arrived yet);
+  // it is compared with the preview the buyer saw when submitting.
+  const decided = r.op === 'submit_return' && r.applied && r.decision ? r.decision : null;
+  const previewed = decided ? app.previews.get(r.return_id) : null;
+  const why = previewed && previewed.decision !== decided.outcome ? explainChange(previewed, decided) : '';
   let text;
   if (r.applied) {
     text = `#${r.seq} ${r.op} ${r.return_id ?? ''}: applied`;
-    if (r.op === 'submit_return' && ret) text += ` — the return is ${describeState(ret)}`;
+    if (decided) text += ` — the return is ${describeDecision(decided)}`;
+    else if (r.op === 'submit_return' && ret) text += ` — the return is ${describeState(ret)}`;
+    if (why) text += `. ${why}`;
   } else {
     text = `#${r.seq} ${r.op} ${r.return_id ?? ''}: refused ${r.code} — ${r.message}`;
   }
   $('results').prepend(el('li', {
     'data-testid': 'result', text,
-    dataset: { seq: String(r.seq), op: r.op, returnId: r.return_id ?? '', applied: String(r.applied), code: r.code ?? '', state: ret?.state ?? '' },
+    dataset: { seq: String(r.seq), op: r.op, returnId: r.return_id ?? '', applied: String(r.applied), code: r.code ?? '',
+               state: decided ? (decided.outcome === 'auto_accept' ? 'accepted' : 'pending') : ret?.state ?? '',
+               outcome: decided?.outcome ?? '', previewed: previewed?.decision ?? '' },
   }));
+  if (r.op === 'submit_return' && r.return_id) app.answered.add(r.return_id);
   if (r.return_id && r.return_id === app.lastSubmitted && r.op === 'submit_return') {
     $('form-message').textContent = r.applied
-      ? `The server accepted the submission: the return is ${describeState(ret)}.`
+      ? `The server accepted the submission: the return is ${decided ? describeDecision(decided) : describeState(ret)}.${why ? ` ${why}` : ''}`
       : `The server refused the submission: ${r.code} — ${r.message} The draft is kept.`;
   }
   if (!r.applied && r.return_id && r.return_id === app.threadId) {
     $('thread-message').textContent = `Refused: ${r.code} — ${r.message}`;
   }
   renderSoon();
+}
+
+// How the server decided a submit, in the words describeState uses for the return row.
+function describeDecision(d) {
+  if (d.outcome === 'auto_accept') return `accepted (auto-accepted by ${d.rule}), credit ${fmtMoney(d.credit_cents)}`;
+  return 'pending (waiting for review)';
+}
+
+// Why the decision differs from the preview: the facts that changed in between, as the core
+// words them (explainDecision), or the clock when the facts were the same.
+function explainChange(previewed, decided) {
+  const e = app.portal.explainDecision(previewed.facts, decided);
+  const said = `Your preview said ${DECISIONS[previewed.decision] ?? previewed.decision}`;
+  if (isError(e)) return `${said}.`;
+  if (e.sentences.length === 0) return `${said}; the time of submission decided otherwise.`;
+  return `${said}: ${e.sentences.join(' ')}`;
+}
+
+// Remembers what the preview said when a return is submitted (compared with the answer).
+function rememberPreview(draft) {
+  const pv = app.portal.preview(draft);
+  if (isError(pv) || !pv.facts || !pv.evaluation) return;
+  app.previews.set(draft.return_id, { facts: pv.facts, decision: pv.evaluation.decision, rule: pv.evaluation.rule });
 }
 
 function describeState(ret) {
@@ -697,13 +732,17 @@ $('submit').addEventListener('click', async () => {
   try {
     const saved = await app.portal.saveDraft(draft);
     if (isError(saved)) { showError('submit', saved.error); $('form-message').textContent = `Not submitted: ${saved.error.code} — ${saved.error.message}`; return; }
+    rememberPreview(draft);
+    app.lastSubmitted = draft.return_id;
     const r = await app.portal.submit(draft.return_id);
     if (isError(r)) { showError('submit', r.error); $('form-message').textContent = `Not submitted: ${r.error.code} — ${r.error.message}`; return; }
-    app.lastSubmitted = draft.return_id;
     clearForm();
-    $('form-message').textContent = app.wantOnline
-      ? 'Submitted; waiting for the server’s answer…'
-      : 'Queued: you are offline, the return goes out when the connection is back.';
+    // The answer may already be here (it can arrive before the queue is durable).
+    if (!app.answered.has(draft.return_id)) {
+      $('form-message').textContent = app.wantOnline
+        ? 'Submitted; waiting for the server’s answer…'
+        : 'Queued: you are offline, the return goes out when the connection is back.';
+    }
   } finally {
     updateForm();
     renderSoon();
@@ -721,11 +760,14 @@ async function submitDraft(d, li) {
     }
     return;
   }
+  rememberPreview({ return_id: d.return_id, lead_id: d.lead_id, reason: d.reason, note: d.note || undefined });
+  app.lastSubmitted = d.return_id;
   const r = await app.portal.submit(d.return_id);
   if (isError(r)) { showError('submit', r.error); if (errorBox) errorBox.textContent = `${r.error.code}: ${r.error.message}`; return; }
-  app.lastSubmitted = d.return_id;
-  $('form-message').textContent = app.wantOnline ? 'Submitted; waiting for the server’s answer…'
-    : 'Queued: you are offline, the return goes out when the connection is back.';
+  if (!app.answered.has(d.return_id)) {
+    $('form-message').textContent = app.wantOnline ? 'Submitted; waiting for the server’s answer…'
+      : 'Queued: you are offline, the return goes out when the connection is back.';
+  }
   renderSoon();
 }
 
@@ -756,10 +798,16 @@ $('post-message').addEventListener('click', async () => {
   if (isError(check)) { setFieldError('err-message', [check.error]); return; }
   setFieldError('err-message', []);
   $('post-message').disabled = true;
+  // The box empties as the message is queued (its answer may arrive before the queue is durable);
+  // a refusal to queue puts the text back.
+  $('message-body').value = '';
   try {
     const r = await app.portal.enqueue('post_message', args);
-    if (isError(r)) { setFieldError('err-message', [r.error]); return; }
-    $('message-body').value = '';
+    if (isError(r)) {
+      $('message-body').value = body;
+      setFieldError('err-message', [r.error]);
+      return;
+    }
     $('thread-message').textContent = app.wantOnline ? 'Message sent.' : 'Message queued: it goes out when you are back online.';
   } finally {
     $('post-message').disabled = false;

@@ -7,7 +7,10 @@ bool cursor_needs_reset(std::int64_t cursor, std::int64_t head, std::int64_t min
   return cursor > head || (cursor != 0 && cursor < min_version);
 }
 
-Millis lead_horizon(int window_hours, Millis now) { return now - window_hours * kMillisPerHour; }
+Millis lead_horizon(const Policy& policy, Millis now) {
+  // return_deadline(policy, d) > now  <=>  d > now - window  <=>  d >= now - window + 1.
+  return now - return_deadline(policy, 0) + 1;
+}
 
 std::optional<std::string> changes_frame(const std::vector<StoredEvent>& events,
                                          const Principal& principal, std::int64_t from,

@@ -22,9 +22,10 @@ inline constexpr std::size_t kLivePage = 2000;
 // "from scratch" and never resets (a reset would loop).
 bool cursor_needs_reset(std::int64_t cursor, std::int64_t head, std::int64_t min_version);
 
-// A buyer's lead horizon: leads delivered before now − their return window are not sent unless
-// returned. `window_hours` is the buyer's policy window.
-Millis lead_horizon(int window_hours, Millis now);
+// A buyer's lead horizon: the earliest delivery time whose return window (the core's
+// return_deadline under the buyer's policy) is still open at `now`. Leads delivered before it are
+// not sent unless a return changed their status.
+Millis lead_horizon(const Policy& policy, Millis now);
 
 // One stored event with its parsed row, as catch-up and fan-out read it.
 struct StoredEvent {

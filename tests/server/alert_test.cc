@@ -6,6 +6,8 @@
 // (--spike-every) raises the alert by itself and pushes it to the operators connected.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "harness.h"
 
 namespace returns::test {
@@ -200,14 +202,18 @@ TEST(Alerts, PeriodicSpikeDetectionPushesASupplierQualityDrop) {
 }
 
 TEST(Alerts, SpikeEveryRejectsNonsense) {
+  // Refused before anything is created (no database), in the test's own folder.
+  Server server(Server::Options{.start = false});
   for (const char* bad : {"-1", "abc", "86401", "5s", ""}) {
     std::string out;
-    EXPECT_NE(Server::run_tool({"serve", "--listen", "127.0.0.1:0", "--db", "/nonexistent/x.db",
-                                "--spike-every", bad},
+    EXPECT_EQ(Server::run_tool({"serve", "--listen", "127.0.0.1:0", "--db", server.db_path(),
+                                "--secret-file", server.secret_path(), "--spike-every", bad},
                                &out),
-              0)
+              2)
         << bad;
-    EXPECT_NE(out.find("--spike-every"), std::string::npos) << bad << ": " << out;
+    EXPECT_NE(out.find("returnsd: --spike-every is seconds, 0 (off) to 86400"), std::string::npos)
+        << bad << ": " << out;
+    EXPECT_FALSE(std::filesystem::exists(server.db_path())) << bad;
   }
 }
 

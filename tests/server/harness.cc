@@ -359,7 +359,8 @@ void Server::start() {
   }
   args.insert(args.end(), options_.args.begin(), options_.args.end());
   pid_ = spawn(returnsd(args), dir_ + "/server.log");
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  // Generous: --demo generates its data before listening (seconds on a busy machine).
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
   while (std::chrono::steady_clock::now() < deadline) {
     const std::string text = read_file(port_file);
     if (!text.empty() && text.back() == '\n') {

@@ -64,12 +64,17 @@ TEST(Web, WithoutPkgDirNothingIsServedUnderPkg) {
 }
 
 TEST(Web, PkgDirMustBeAFolder) {
+  // Refused before anything is created (no database), in the test's own folder.
+  Server server(Server::Options{.start = false});
+  const std::string missing = server.dir() + "/no-such-pkg";
   std::string out;
-  EXPECT_EQ(Server::run_tool({"serve", "--listen", "127.0.0.1:0", "--db", "/nonexistent/x.db",
-                              "--pkg-dir", "/nonexistent/pkg"},
+  EXPECT_EQ(Server::run_tool({"serve", "--listen", "127.0.0.1:0", "--db", server.db_path(),
+                              "--secret-file", server.secret_path(), "--pkg-dir", missing},
                              &out),
             2);
-  EXPECT_NE(out.find("--pkg-dir"), std::string::npos) << out;
+  EXPECT_NE(out.find("returnsd: --pkg-dir: " + missing + " is not a directory"), std::string::npos)
+      << out;
+  EXPECT_FALSE(std::filesystem::exists(server.db_path()));
 }
 
 TEST(Web, DemoServesItsLoginsWithWorkingTokens) {

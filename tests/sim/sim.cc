@@ -220,7 +220,7 @@ class Simulation {
   // (client index, op key) -> stored (non-duplicate) results, counted when the commit returned.
   std::map<std::pair<int, std::string>, int> stored_;
   std::vector<std::string> problems_;
-  std::map<std::string, int> window_hours_;  // buyer -> window (policies do not change here)
+  std::map<std::string, Policy> policies_;  // buyer -> policy (policies do not change here)
   std::map<std::string, std::unique_ptr<ShadowBuyer>> shadows_;  // buyer -> portal shadow
   bool chaos_ = false;
 };
@@ -246,7 +246,7 @@ void Simulation::build_world() {
     b.billing = billing;
     b.coverage.states = {"TX"};
     b.policy = std::move(policy);
-    window_hours_[id] = b.policy.window_hours;
+    policies_[id] = b.policy;
     (void)store_->put_buyer(b, now_);
   };
   // Policies that read every decision fact: a trailing-rate limit and a daily limit on a rule, a
@@ -365,7 +365,7 @@ void Simulation::play_history(const std::vector<Lead>& leads) {
 
 Principal Simulation::scoped(const Principal& p) {
   Principal out = p;
-  if (p.role == Role::buyer) out.lead_horizon = sync::lead_horizon(window_hours_[p.buyer_id], now_);
+  if (p.role == Role::buyer) out.lead_horizon = sync::lead_horizon(policies_[p.buyer_id], now_);
   return out;
 }
 

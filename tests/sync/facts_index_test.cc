@@ -87,7 +87,7 @@ MemoryState played_world(unsigned seed) {
 // flag, and the buyer_day rows.
 std::vector<ChangeItem> buyer_items(const MemoryState& st, std::int64_t& v, Millis now) {
   Principal p = buyer_principal();
-  p.lead_horizon = lead_horizon(st.find_buyer(kBuyer)->policy.window_hours, now);
+  p.lead_horizon = lead_horizon(st.find_buyer(kBuyer)->policy, now);
   std::vector<ChangeItem> items;
   auto add = [&](const std::string& entity, const std::string& id, const Json& data) {
     EventView e{entity, id, kBuyer, &data, false};

@@ -114,8 +114,8 @@ test('offline drafts reach a real returnsd exactly once; a closed window is refu
   server.seed(world);
   await server.start();
   const now = Date.now();
-  // L-W's one-hour window closes 6 s from now: drafted inside it, submitted after.
-  const deliveredW = now - HOUR + 6_000;
+  // L-W's one-hour window closes 15 s from now: drafted inside it, submitted after.
+  const deliveredW = now - HOUR + 15_000;
   const closesAt = deliveredW + HOUR;
   const ingest = await server.post('/v1/leads', [lead('L-1', now - 600_000), lead('L-2', now - 600_000),
                                                  lead('L-W', deliveredW)], operatorToken);
@@ -123,12 +123,18 @@ test('offline drafts reach a real returnsd exactly once; a closed window is refu
   assert.equal(ingest.json.inserted, 3, JSON.stringify(ingest.json));
 
   const online = new EventTarget();
-  const options = { name: 'B-alpha', storage: 'nodefs', nodeRoot: portalDir, window: online };
+  // The portal's clock stops once it has synced, so the offline preview below is made at that
+  // instant whatever the machine's speed (the server's clock, not this one, decides the window).
+  const clock = { frozen: null };
+  const options = { name: 'B-alpha', storage: 'nodefs', nodeRoot: portalDir, window: online,
+                    now: () => clock.frozen ?? Date.now() };
   let portal = await createPortal({ ...options, url: server.url(), token: buyerToken });
   await until(() => portal.status().phase === 'live', 'the first sync');
   assert.equal(portal.status().principal.buyer_id, 'B-alpha');
   assert.deepEqual(portal.leads().map((l) => l.id).sort(), ['L-1', 'L-2', 'L-W']);
   assert.equal(portal.lead('L-1').cost_cents, undefined, 'a buyer never sees supplier cost');
+  clock.frozen = Date.now();
+  assert.ok(clock.frozen < closesAt, 'the first sync took longer than the window allows');
 
   // --- The server goes down; the buyer keeps working. -----------------------------------
   assert.equal(await server.stop(), 0, 'graceful shutdown');
@@ -154,6 +160,7 @@ test('offline drafts reach a real returnsd exactly once; a closed window is refu
   await portal.close();
 
   // --- A reload while offline: everything comes back from disk. ------------------------
+  clock.frozen = null;
   portal = await createPortal({ ...options, url: server.url(), token: buyerToken });
   assert.deepEqual(portal.outbox(), offlineOutbox, 'the outbox survived the reload');
   assert.deepEqual(portal.drafts().map((d) => d.return_id), ['R-1', 'R-2', 'R-W']);
