@@ -192,6 +192,7 @@ void HttpSession<Stream>::handle(Request&& req) {
     reply(
         json_response(http::status::ok, Json{{"status", "ok"},
                                              {"head", hub_.metrics().head_version.load()},
+                                             {"server_time", hub_.clock().now_ms()},
                                              {"connections", hub_.metrics().connections.load()}}));
     return;
   }
@@ -420,8 +421,15 @@ void HttpSession<Stream>::handle_report(const Request&, const std::string& name,
           self->reply(std::move(res));
         } else {
           // The column names too, in report order (JSON objects do not keep an order).
-          self->reply(self->json_response(
-              http::status::ok, Json{{"columns", t->columns}, {"rows", store::to_json(*t)}}));
+          Json body{{"columns", t->columns}, {"rows", store::to_json(*t)}};
+          if (t->total) {
+            Json total = Json::object();
+            for (std::size_t i = 0; i < t->columns.size() && i < t->total->size(); ++i) {
+              total[t->columns[i]] = (*t->total)[i];
+            }
+            body["total"] = std::move(total);
+          }
+          self->reply(self->json_response(http::status::ok, body));
         }
       });
   if (!posted) {

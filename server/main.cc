@@ -33,11 +33,18 @@ using namespace returns::server;
 
 class SystemClock final : public Clock {
  public:
-  Millis now_ms() const override {
+  SystemClock() = default;
+  // A clock that reads `start` now and runs at real speed from there (--clock-start).
+  explicit SystemClock(Millis start) : offset_(start - real_ms()) {}
+  Millis now_ms() const override { return real_ms() + offset_; }
+
+ private:
+  static Millis real_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
   }
+  Millis offset_ = 0;
 };
 
 // The I/O context, with one step its destructor would take too late: when the loop has stopped,
@@ -132,6 +139,7 @@ int help(const std::string& error) {
       "  returnsd [serve] [--listen HOST:PORT] [--db PATH] [--web-root DIR] [--demo]\n"
       "                   [--secret-file F] [--sync full|normal] [--allowed-origin O]\n"
       "                   [--port-file F] [--spike-every SECONDS] [--pkg-dir DIR]\n"
+      "                   [--clock-start UTC_MS]   (the clock starts there: reproducible demos)\n"
       "                   [--tls-cert CERT.pem --tls-key KEY.pem]   (https and wss only)\n"
       "  returnsd token --role operator|buyer [--buyer ID] [--subject NAME] [--ttl 24h]\n"
       "                 [--secret-file F]\n"
@@ -384,6 +392,17 @@ int cmd_serve(const Args& a) {
     tls = std::move(loaded).value();
   }
 
+  // Reproducible demos and tests: the server's clock starts at a given instant (UTC ms) and runs
+  // at real speed, so the demo data (generated against it) is the same at every run.
+  Millis clock_start = 0;
+  if (a.has("--clock-start")) {
+    const std::string v = a.get("--clock-start");
+    const auto r = std::from_chars(v.data(), v.data() + v.size(), clock_start);
+    if (r.ec != std::errc() || r.ptr != v.data() + v.size() || clock_start <= 0 ||
+        clock_start > kMaxMillis) {
+      return usage("--clock-start is UTC milliseconds since the epoch");
+    }
+  }
   const std::string pkg_root = a.get("--pkg-dir");
   if (!pkg_root.empty() && !std::filesystem::is_directory(pkg_root)) {
     return usage("--pkg-dir: " + pkg_root + " is not a directory (run make wasm-package)");
@@ -394,7 +413,7 @@ int cmd_serve(const Args& a) {
   Result<std::unique_ptr<store::Store>> opened = open_store(a);
   if (!opened.ok()) return usage(opened.error().message);
   std::unique_ptr<store::Store> store = std::move(opened).value();
-  SystemClock clock;
+  SystemClock clock = a.has("--clock-start") ? SystemClock(clock_start) : SystemClock();
 
   if (a.has("--demo")) {
     if (store->view().find_buyer(store::demo_facts().buyers.front().id) == nullptr) {

@@ -3,7 +3,9 @@
 
 const NS = 'http://www.w3.org/2000/svg';
 
-export const BANDS = { watch: 0.08, alarm: 0.15 };  // docs/reports.md "Bands" (defaults)
+// The reports' rate bands, as the core defines them (set from portal.constants() at start).
+export const BANDS = { watch: 0, alarm: 0 };
+export function setBands({ watch_from: watch, alarm_above: alarm }) { Object.assign(BANDS, { watch, alarm }); }
 
 function el(name, attrs = {}, text) {
   const e = document.createElementNS(NS, name);

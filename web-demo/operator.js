@@ -6,11 +6,13 @@
 // checkOp (instant dry run of a decision) and whatIf (policy replay). Report figures come from
 // returnsd's report endpoints (maintained aggregates).
 import { createPortal, isError, newReturnId } from '/pkg/index.mjs';
-import { barChart, lineChart, heatColor, pct } from './operator-charts.js';
+import { barChart, lineChart, heatColor, pct, setBands } from './operator-charts.js';
 
 const $ = (id) => document.getElementById(id);
 const BASE_TITLE = document.title;
-const OPEN = new Set(['pending', 'discussion']);
+// The core's fixed rules (portal.constants()): open states, limits, default policy, rate bands.
+let RULES = null;
+const isOpen = (state) => RULES?.open_states.includes(state) ?? false;
 
 const app = {
   portal: null,
@@ -179,6 +181,10 @@ async function signIn(token, subject, displayName) {
     setPhase('failed', 'failed to start');
     return;
   }
+  RULES = app.portal.constants();
+  if (isError(RULES)) { showError('Reading the core\'s rules', RULES.error); RULES = null; return; }
+  setBands(RULES.rate_bands);
+  for (const id of ['reject-note', 'message-body']) $(id).maxLength = RULES.note.max_chars;
   wirePortal(app.portal);
   loadReports();
 }
@@ -258,7 +264,7 @@ function refreshAll({ initial = false }) {
   const arrivals = [];
   for (const r of rows) {
     const before = app.lastState.get(r.id);
-    if (!initial && OPEN.has(r.state) && (before === undefined || before === 'draft')) arrivals.push(r);
+    if (!initial && isOpen(r.state) && (before === undefined || before === 'draft')) arrivals.push(r);
   }
   app.lastState = new Map(rows.map((r) => [r.id, r.state]));
   const st = portal.status();
@@ -278,14 +284,19 @@ function leadOf(id) {
 }
 
 function queueRows() {
-  return [...app.returns.values()].filter((r) => OPEN.has(r.state))
+  return [...app.returns.values()].filter((r) => isOpen(r.state))
     .sort((a, b) => (a.submitted_at ?? 0) - (b.submitted_at ?? 0) || (a.id < b.id ? -1 : 1));
+}
+
+// The server's clock as the sync engine estimates it (the clock that decides windows).
+function serverNow() {
+  const st = app.portal?.status();
+  return st && !isError(st) && st.server_now ? st.server_now : Date.now();
 }
 
 function renderQueue() {
   const open = queueRows();
-  const st = app.portal.status();
-  const now = !isError(st) && st.server_now ? st.server_now : Date.now();  // the server's clock
+  const now = serverNow();
   const body = $('queue-body');
   const fresh = new Set(app.unseen);
   // Each lead's return-window end from the core (return_deadline under the buyer's policy).
@@ -377,7 +388,7 @@ function renderReview() {
     ['Reason', r.reason, 'review-reason'],
     ['Note', r.note, 'review-note'],
     ['Submitted', when(r.submitted_at)],
-    ['Age', r.submitted_at ? span(Date.now() - r.submitted_at) : null],
+    ['Age', r.submitted_at ? span(serverNow() - r.submitted_at) : null],
     ['Accepted before', r.accept_count ? `${r.accept_count}×` : null],
   ]);
   facts($('review-lead'), lead ? [
@@ -397,10 +408,12 @@ function renderReview() {
   renderEvidence(r);
   renderDecision(r);
   renderThread(r);
-  const open = OPEN.has(r.state);
-  $('decide').hidden = !open;
-  $('reopen-box').hidden = !(r.state === 'accepted' || r.state === 'rejected');
-  $('message-form').hidden = !(open || r.state === 'accepted' || r.state === 'rejected');
+  // What an operator may do to this return now: the core's transition table.
+  const allowed = app.portal.allowedOps(r.id);
+  const ops = isError(allowed) ? [] : allowed.ops;
+  $('decide').hidden = !ops.includes('accept_return');
+  $('reopen-box').hidden = !ops.includes('reopen_return');
+  $('message-form').hidden = !ops.includes('post_message');
 }
 
 // The core's review of the return (portal.review): the reason evidence against the buyer's data
@@ -603,9 +616,10 @@ function loadPolicyForm() {
   if (!b) return;
   const p = b.policy ?? {};
   $('policy-buyer-info').textContent = `${b.billing}; coverage ${b.coverage?.states?.join(', ') || 'all states'}`;
-  $('policy-mode').value = p.mode ?? 'rules';
-  $('policy-window').value = p.window_hours ?? 168;
-  $('policy-min-age').value = p.min_age_hours ?? 0;
+  const d = RULES.default_policy;  // a buyer without a policy has the core's default
+  $('policy-mode').value = p.mode ?? d.mode;
+  $('policy-window').value = p.window_hours ?? d.window_hours;
+  $('policy-min-age').value = p.min_age_hours ?? d.min_age_hours;
   $('policy-cap').value = p.cap_rate === undefined ? '' : +(p.cap_rate * 100).toFixed(2);
   $('policy-rules').value = JSON.stringify(p.rules ?? [], null, 1);
   setFieldError('policy-error', null);
@@ -725,11 +739,13 @@ async function fetchReport(name, params = {}) {
   let body;
   try { body = await res.json(); } catch { body = { error: { code: `HTTP ${res.status}`, message: 'not JSON' } }; }
   if (!res.ok || body.error) throw body.error ?? { code: `HTTP ${res.status}`, message: res.statusText };
-  // Rows are objects keyed by column; accept the {columns, rows: [[…]]} form too.
-  const rows = Array.isArray(body.rows) ? body.rows : [];
+  // Rows are objects keyed by column; accept the {columns, rows: [[…]]} form too. A report with
+  // sums (P&L) brings them as `total`, computed by the server: the page adds nothing up.
+  let rows = Array.isArray(body.rows) ? body.rows : [];
   if (body.columns && rows.length && Array.isArray(rows[0])) {
-    return rows.map((r) => Object.fromEntries(body.columns.map((c, i) => [c, r[i]])));
+    rows = rows.map((r) => Object.fromEntries(body.columns.map((c, i) => [c, r[i]])));
   }
+  rows.total = body.total ?? null;
   return rows;
 }
 
@@ -846,9 +862,7 @@ const PNL_HEAD = { gross_revenue_cents: 'gross revenue', returned_revenue_cents:
 
 function renderPnl(rows) {
   const by = $('pnl-by').value;
-  const total = { leads: 0, returned: 0 };
-  for (const c of PNL_MONEY) total[c] = 0;
-  for (const r of rows) for (const c of Object.keys(total)) total[c] += Number(r[c]) || 0;
+  const total = rows.total ?? { leads: 0, returned: 0, ...Object.fromEntries(PNL_MONEY.map((c) => [c, 0])) };
   const margin = (r) => (r.net_revenue_cents ? pct(r.margin_cents / r.net_revenue_cents) : '—');
   const cells = (r, testid) => [
     h('td', { class: 'num', 'data-col': 'leads', text: r.leads.toLocaleString('en-US') }),

@@ -12,9 +12,15 @@ const SESSION_KEY = 'lead-returns-portal:session';
 const OFFSET_KEY = 'lead-returns-portal:clock-offset';
 const MAX_LEAD_ROWS = 400;
 const MAX_RETURN_ROWS = 300;
+// Words for the core's reason codes (the list itself comes from the core: constants()).
 const REASONS = {
   bad_contact: 'Bad contact', wrong_vertical: 'Wrong vertical', duplicate: 'Duplicate',
   tcpa_risk: 'TCPA risk', out_of_service_area: 'Out of service area', other: 'Other',
+};
+const REASON_HELP = {
+  bad_contact: 'phone or email does not reach a real person', wrong_vertical: 'lead outside the campaign\'s vertical',
+  duplicate: 'we already had this person', tcpa_risk: 'lead flagged for TCPA exposure',
+  out_of_service_area: 'outside our coverage', other: 'explain in the note',
 };
 const DECISIONS = { auto_accept: 'Auto-accept', manual_review: 'Manual review', refused: 'Refused' };
 
@@ -187,7 +193,6 @@ $('sign-in-token').addEventListener('click', () => {
   let claims;
   try { claims = decodeToken(token); } catch { $('signin-error').textContent = 'UNAUTHORIZED: this is not a token (expected base64url JSON, a dot, a signature).'; return; }
   if (claims.role !== 'buyer' || !claims.buyer_id) { $('signin-error').textContent = 'FORBIDDEN: the portal is for buyers; this token is not a buyer token.'; return; }
-  if (typeof claims.exp === 'number' && claims.exp <= Date.now()) { $('signin-error').textContent = 'TOKEN_EXPIRED: the token has expired.'; return; }
   signIn({ buyer_id: claims.buyer_id, subject: claims.sub ?? '', name: claims.sub ?? claims.buyer_id, token });
 });
 
@@ -221,6 +226,20 @@ async function stop() {
 
 // --- The portal --------------------------------------------------------------------------------
 
+// The reason list and the text limits, from the core (constants()), so the page keeps no copy.
+function applyConstants() {
+  const c = app.portal.constants();
+  if (isError(c)) { showError('constants', c.error); return; }
+  app.constants = c;
+  const sel = $('reason');
+  const chosen = sel.value;
+  sel.replaceChildren(el('option', { value: '', text: '— choose a reason —' }),
+    ...c.reasons.map((r) => el('option', { value: r, text: `${REASONS[r] ?? r} — ${REASON_HELP[r] ?? ''}` })));
+  sel.value = chosen;
+  $('note').maxLength = c.note.max_chars;
+  $('message-body').maxLength = c.message.max_chars;
+}
+
 function syncUrl() { return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/sync`; }
 
 async function start(session) {
@@ -243,6 +262,7 @@ async function start(session) {
     return;
   }
   app.portal = portal;
+  applyConstants();
   const on = (ev, fn) => app.unsubscribe.push(portal.on(ev, fn));
   on('result', onResult);
   on('error', (e) => {
@@ -424,7 +444,7 @@ function readContext() {
   const byLead = new Map();       // lead id → the return that blocks a new one (open or accepted)
   const countByLead = new Map();  // lead id → returns of any state (drafts, rejected, withdrawn too)
   for (const r of returns) {
-    if (['pending', 'discussion', 'accepted'].includes(r.state)) byLead.set(r.lead_id, r);
+    if (app.constants?.blocking_states.includes(r.state)) byLead.set(r.lead_id, r);
     countByLead.set(r.lead_id, (countByLead.get(r.lead_id) ?? 0) + 1);
   }
   // Each lead's window end from the core (return_deadline under the buyer's policy): one call.
@@ -529,7 +549,7 @@ function draftCard(d) {
 
 function decisionText(r) {
   const d = r.decision;
-  if (!d) return r.state === 'pending' || r.state === 'discussion' ? 'waiting for review' : '';
+  if (!d) return app.constants?.open_states.includes(r.state) ? 'waiting for review' : '';
   const who = d.by?.startsWith('auto:') ? `auto-accepted (rule ${d.by.slice(5)})` : `by ${d.by}`;
   if (r.state === 'accepted') return `${who}, credit ${fmtMoney(d.credit_cents)}`;
   if (r.state === 'rejected') return `rejected ${who}${d.note ? ': ' + d.note : ''}`;
@@ -588,8 +608,11 @@ function renderThread(ctx) {
   }
   if (!msgs.length) frag.append(el('li', { className: 'muted', text: 'No messages yet.' }));
   $('thread-messages').replaceChildren(frag);
-  $('withdraw').hidden = !(r && (r.state === 'pending' || r.state === 'discussion'));
-  $('post-message').disabled = !r || r.state === 'withdrawn' || r.state === 'draft';
+  // What the buyer may do to this return now: the core's transition table.
+  const allowed = r ? app.portal.allowedOps(r.id) : null;
+  const ops = allowed && !isError(allowed) ? allowed.ops : [];
+  $('withdraw').hidden = !ops.includes('withdraw_return');
+  $('post-message').disabled = !ops.includes('post_message');
 }
 
 // --- The form: validation and preview on every input ------------------------------------------
@@ -642,7 +665,7 @@ function updateForm() {
   const draft = currentDraft();
   $('return-id').textContent = app.form.return_id;
   const note = $('note').value;
-  $('note-count').textContent = `${[...note].length} / 2000`;
+  $('note-count').textContent = `${[...note].length} / ${app.constants?.note.max_chars ?? ''}`;
   $('save-draft').disabled = !draft || !p;
   const lead = draft && p ? p.lead(draft.lead_id) : null;
   $('form-lead').dataset.leadId = draft?.lead_id ?? '';

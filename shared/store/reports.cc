@@ -213,6 +213,7 @@ Result<Table> pnl(Database& db, Dimension dim, Period period) {
       "SUM(chargeback_cents) FROM agg_daily WHERE day BETWEEN ?1 AND ?2 GROUP BY 1 ORDER BY 1");
   if (!st.ok()) return st.error();
   st->bind(1, period.from_day).bind(2, period.to_day);
+  std::vector<std::int64_t> sums(t.columns.size(), 0);
   while (st->step()) {
     const Money gross = st->int64(3), returned = st->int64(4), cost = st->int64(5),
                 chargeback = st->int64(6);
@@ -220,8 +221,11 @@ Result<Table> pnl(Database& db, Dimension dim, Period period) {
     Json key = dim == Dimension::day ? Json(st->int64(0)) : Json(st->text(0));
     t.rows.push_back({key, st->int64(1), st->int64(2), gross, returned, net, cost, chargeback,
                       net_cost, net - net_cost});
+    for (std::size_t c = 1; c < sums.size(); ++c) sums[c] += t.rows.back()[c].get<std::int64_t>();
   }
   if (!st->status().ok()) return st->status().error();
+  t.total = std::vector<Json>{"total"};
+  for (std::size_t c = 1; c < sums.size(); ++c) t.total->push_back(sums[c]);
   return t;
 }
 

@@ -38,6 +38,8 @@ std::optional<Dimension> dimension_from_string(std::string_view);
 struct Table {
   std::vector<std::string> columns;
   std::vector<std::vector<Json>> rows;
+  // The sums of the rows for reports that have them (P&L): the first cell is "total".
+  std::optional<std::vector<Json>> total;
 };
 Json to_json(const Table& table);        // [{column: value, ...}, ...]
 std::string to_csv(const Table& table);  // RFC 4180, header line first
@@ -51,7 +53,8 @@ Result<Table> return_rates(Database& db, Dimension dim, Period period, const Ban
 Result<Table> rate_matrix(Database& db, Period period, const Bands& bands = {});
 
 // P&L per key: columns key, leads, returned, gross_revenue_cents, returned_revenue_cents,
-// net_revenue_cents, cost_cents, chargeback_cents, net_cost_cents, margin_cents.
+// net_revenue_cents, cost_cents, chargeback_cents, net_cost_cents, margin_cents; `total` holds
+// the sums over the keys (served as "total" beside the rows in JSON).
 // Dimension reason is not a P&L key (INVALID_ENUM).
 Result<Table> pnl(Database& db, Dimension dim, Period period);
 

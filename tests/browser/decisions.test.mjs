@@ -229,7 +229,7 @@ test('preview = decision for every demo buyer, and reopen → reject ends ACCEPT
         await until(() => portal.lead(l.id)?.status === 'RETURNED', `${l.id} RETURNED`);
       }
       // The window of `closing` ends; then both are reopened and rejected.
-      await until(() => Date.now() > closing.delivered_at + 72 * HOUR + 1000, 'the window to close', 30_000, 200);
+      await until(() => server.now() > closing.delivered_at + 72 * HOUR + 1000, 'the window to close', 30_000, 200);
       for (const l of [inWindow, closing]) {
         await operator.op('reopen_return', { return_id: ids[l.id], note: 'Checked again.' });
         await operator.op('reject_return', { return_id: ids[l.id], note: 'The contact answered our call.' });

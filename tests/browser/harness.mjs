@@ -50,12 +50,27 @@ async function waitForFile(file, child, what, ms) {
   }, what, ms);
 }
 
+// The demo's clock: every server of the tests starts its clock at the last Wednesday 12:00 UTC,
+// so the demo data — generated against the server's clock — has the same shape at whatever hour
+// and weekday the tests run (docs/web-demo.md). Tests read the server's time through server.now().
+const HOUR = 3_600_000;
+const PROCESS_START = Date.now();
+export const DEMO_CLOCK_START = (() => {
+  const now = Date.now();
+  const day = Math.floor(now / (24 * HOUR));
+  const weekday = (day + 4) % 7;  // 1970-01-01 was a Thursday: 0 = Sunday … 3 = Wednesday
+  let start = (day - ((weekday - 3 + 7) % 7)) * 24 * HOUR + 12 * HOUR;
+  if (start > now) start -= 7 * 24 * HOUR;
+  return start;
+})();
+
 function spawnServer({ dir, args, port }) {
   const portFile = path.join(dir, `port-${Date.now()}-${Math.random().toString(16).slice(2)}`);
   const child = spawn(RETURNSD, [
     'serve', '--demo', '--listen', `127.0.0.1:${port}`, '--port-file', portFile,
     '--db', path.join(dir, 'demo.db'), '--secret-file', path.join(dir, 'secret'),
-    '--web-root', WEB_ROOT, '--pkg-dir', PKG_DIR, '--sync', 'normal', ...args,
+    '--web-root', WEB_ROOT, '--pkg-dir', PKG_DIR, '--sync', 'normal',
+    '--clock-start', String(DEMO_CLOCK_START + (Date.now() - PROCESS_START)), ...args,
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { child, portFile, stderr: '' };
   child.stdout.on('data', () => {});
@@ -102,8 +117,13 @@ export async function startServer({ dir, args = [], port = 0 } = {}) {
   const res = await fetch(`${base}/v1/demo/logins`);
   if (!res.ok) throw new Error(`GET /v1/demo/logins answered ${res.status}`);
   const logins = await res.json();
+  // The server's clock runs ahead of or behind this one by a fixed offset.
+  const health = await (await fetch(`${base}/healthz`)).json();
+  const clockOffset = health.server_time - Date.now();
   return {
     base, port: boundPort, logins, child: s.child, dir,
+    /** The server's clock (UTC ms). */
+    now: () => Date.now() + clockOffset,
     get stderr() { return s.stderr; },
     login(role, buyerId) {
       const l = logins.find((x) => x.role === role && (buyerId === undefined || x.buyer_id === buyerId));

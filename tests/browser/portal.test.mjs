@@ -102,7 +102,7 @@ test('client portal: preview as you type, offline drafts, exactly-once submit, l
       // The list holds only leads inside the 168 h window (or returned); candidates for the flow.
       await page.locator('[data-testid=lead-row]').first().waitFor();
       const rows = await leadRows();
-      const now = Date.now();
+      const now = server.now();  // the server's (demo) clock
       assert.ok(rows.length > 20, `expected the buyer's leads, got ${rows.length}`);
       for (const r of rows) assert.ok(now - r.at < WINDOW_HOURS * HOUR + 60_000, `lead ${r.id} is outside the window`);
       const mid = rows.filter((r) => r.status === 'ACCEPTED' && r.returnCount === 0 &&
@@ -152,7 +152,7 @@ test('client portal: preview as you type, offline drafts, exactly-once submit, l
         method: 'POST', headers: { Authorization: `Bearer ${operator.token}`, 'Content-Type': 'application/json' },
         body: JSON.stringify([{ id: freshId, buyer_id: BUYER, supplier_id: supplier, campaign_id: 'liberty-premises',
           vertical: 'slip_and_fall', state: 'NY', zip: '10001', contact_hash: `h${Date.now()}`, tcpa_flag: true,
-          price_cents: 8500, cost_cents: 4000, delivered_at: Date.now() - 10 * 60_000 }]),
+          price_cents: 8500, cost_cents: 4000, delivered_at: server.now() - 10 * 60_000 }]),
       });
       assert.equal((await ingest.json()).inserted, 1);
       await pick(freshId);

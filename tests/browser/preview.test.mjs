@@ -37,7 +37,7 @@ test('portal: the preview shown equals the decision shown after submit', { timeo
         const lead = {
           id: leadId, buyer_id: c.buyer, supplier_id: 'redline-traffic', campaign_id: c.campaign,
           vertical: c.vertical, state: c.state, zip: '', contact_hash: `h-${leadId}`, tcpa_flag: false,
-          price_cents: c.price, cost_cents: Math.floor(c.price / 2), delivered_at: Date.now() - 3 * HOUR,
+          price_cents: c.price, cost_cents: Math.floor(c.price / 2), delivered_at: server.now() - 3 * HOUR,
         };
         const res = await fetch(`${server.base}/v1/leads`, {
           method: 'POST', body: JSON.stringify([lead]),

@@ -300,6 +300,15 @@ TEST_F(Reports, ProfitAndLossWithPartialCreditChargeBackAndReopen) {
   for (const Json& row : to_json(*suppliers)) by_supplier += row["margin_cents"].get<Money>();
   EXPECT_EQ(by_buyer, 53400);
   EXPECT_EQ(by_supplier, 53400);
+  // The report's own total row says the same, whichever way it is cut.
+  for (const auto* t : {&*buyers, &*suppliers, &*days, &*campaigns}) {
+    ASSERT_TRUE(t->total.has_value());
+    EXPECT_EQ(t->total->front(), "total");
+  }
+  Table total_only = *buyers;
+  total_only.rows = {*buyers->total};
+  expect_pnl(to_json(total_only).at(0), 25, 6, 200000, 44000, 120000, 17400);
+  EXPECT_EQ((*suppliers->total)[9], 53400);
 }
 
 TEST_F(Reports, ProfitAndLossByReasonIsRefused) {

@@ -118,9 +118,7 @@ export async function createPortal(options) {
 
 export class ReturnsPortal {
   constructor(options = {}) {
-    if (!options.name || !/^[A-Za-z0-9._:-]{1,64}$/.test(options.name)) {
-      throw new TypeError('createPortal: options.name must be 1-64 characters of [A-Za-z0-9._:-]');
-    }
+    if (typeof options.name !== 'string') throw new TypeError('createPortal: options.name is required');
     this.options = options;
     this.now = options.now ?? Date.now;
     this.dir = options.dir ?? '/lead-returns';
@@ -134,6 +132,10 @@ export class ReturnsPortal {
   async init() {
     const o = this.options;
     this.Module = o.module ?? await loadModule(o);
+    // The core's id rule (1–64 characters of [A-Za-z0-9._:-]) names the database file.
+    if (!this.Module.isValidId(o.name)) {
+      throw new TypeError('createPortal: options.name must be a valid id (1-64 characters of letters, digits and . _ : -)');
+    }
     this.flusher = await mountStorage(this.Module, { dir: this.dir, kind: o.storage ?? 'auto',
                                                      nodeRoot: o.nodeRoot });
     this.clientId = o.clientId ?? this.storedClientId();
@@ -213,7 +215,7 @@ export class ReturnsPortal {
     const file = `${this.dir}/${this.options.name}.client`;
     try {
       const id = FS.readFile(file, { encoding: 'utf8' }).trim();
-      if (/^[A-Za-z0-9._:-]{1,64}$/.test(id)) return id;
+      if (this.Module.isValidId(id)) return id;
     } catch { /* first start */ }
     const id = randomId();
     FS.writeFile(file, id);
@@ -275,6 +277,10 @@ export class ReturnsPortal {
   // current policy evaluated at its submission: {ok, return_id, evaluated_at, at_submission,
   // evidence?, evaluation}. A read: followers answer from their own copy, like preview.
   review(returnId) { return this.call('review', String(returnId), this.now()); }
+  /** The core's fixed rules a page shows: reasons, open states, text limits, bands, … */
+  constants() { return this.call('constants'); }
+  /** The ops the principal may send to this return now (the core's transition table). */
+  allowedOps(returnId) { return this.call('allowedOps', String(returnId), this.now()); }
   explainDecision(previewFacts, decision) {
     return this.call('explainDecision', toText(previewFacts), toText(decision));
   }

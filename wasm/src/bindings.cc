@@ -19,6 +19,7 @@
 #include "core/memory_state.h"
 #include "core/validation.h"
 #include "store/replica_sqlite.h"
+#include "store/reports.h"
 #include "sync/engine.h"
 
 namespace returns::wasm {
@@ -356,6 +357,59 @@ class Portal {
   // An existing return as its reviewer sees it (Engine::review, core review_return): {"ok",
   // "return_id", "evaluated_at", "at_submission", "evidence"?, "evaluation"} — as the principal,
   // else the configured actor.
+  // The core's fixed rules a page shows or checks against, so no page keeps a copy: the reason
+  // codes, the states that are open (under review) or block a new return, text limits, the
+  // default policy, the trailing-rate period and the report's rate bands.
+  std::string constants() const {
+    Json reasons = Json::array();
+    for (Reason r : all_reasons()) reasons.push_back(to_string(r));
+    Json states = Json::array(), open = Json::array(), blocking = Json::array();
+    for (ReturnState s : all_return_states()) {
+      states.push_back(to_string(s));
+      if (is_open(s)) open.push_back(to_string(s));
+      if (blocks_new_return(s)) blocking.push_back(to_string(s));
+    }
+    const store::Bands bands;
+    return dump(
+        Json{{"ok", true},
+             {"reasons", std::move(reasons)},
+             {"return_states", std::move(states)},
+             {"open_states", std::move(open)},
+             {"blocking_states", std::move(blocking)},
+             {"note", {{"max_chars", kMaxNoteChars}, {"other_min_chars", kMinOtherNoteChars}}},
+             {"message", {{"max_chars", kMaxNoteChars}}},
+             {"id", {{"max_chars", kMaxIdLength}}},
+             {"default_policy", to_json(default_policy())},
+             {"trailing_rate_days", kTrailingRateDays},
+             {"rate_bands",
+              {{"watch_from", static_cast<double>(bands.watch_from) / kBasisPointsWhole},
+               {"alarm_above", static_cast<double>(bands.alarm_above) / kBasisPointsWhole}}}});
+  }
+
+  // The ops the signed-in principal may send to a return in its current state (the core's
+  // transition table and ownership; notes, money and policy are checked when the op is made).
+  std::string allowed_ops(const std::string& return_id, double now) {
+    if (!engine_) return closed();
+    Result<Actor> who = acting();
+    if (!who.ok()) return error_text(who.error());
+    Result<Millis> t = millis_of(now, "now");
+    if (!t.ok()) return error_text(t.error());
+    const ReturnCase* r = engine_->view(*t).find_return(return_id);
+    if (r == nullptr) {
+      return error_text(ErrorCode::RETURN_NOT_FOUND, "return_id", "No return with this id.");
+    }
+    Json ops = Json::array();
+    const bool mine = who->role == Role::operator_ || r->buyer_id == who->buyer_id;
+    for (OpKind op : all_op_kinds()) {
+      if (mine && transition_allowed(r->state, op, who->role)) ops.push_back(to_string(op));
+    }
+    return dump(Json{{"ok", true},
+                     {"return_id", r->id},
+                     {"state", to_string(r->state)},
+                     {"open", is_open(r->state)},
+                     {"ops", std::move(ops)}});
+  }
+
   std::string review(const std::string& return_id, double now) {
     if (!engine_) return closed();
     Result<Actor> who = acting();
@@ -596,6 +650,8 @@ class Portal {
 
 EMSCRIPTEN_BINDINGS(returns_portal) {
   using returns::wasm::Portal;
+  emscripten::function(
+      "isValidId", +[](const std::string& id) { return returns::is_valid_id(id); });
   emscripten::class_<Portal>("Portal")
       .constructor<>()
       .function("open", &Portal::open)
@@ -626,6 +682,8 @@ EMSCRIPTEN_BINDINGS(returns_portal) {
       .function("rows", &Portal::rows)
       .function("deadlines", &Portal::deadlines)
       .function("explainDecision", &Portal::explain_decision)
+      .function("constants", &Portal::constants)
+      .function("allowedOps", &Portal::allowed_ops)
       .function("loadRows", &Portal::load_rows)
       .function("loadWorld", &Portal::load_world);
 }

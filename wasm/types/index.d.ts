@@ -102,6 +102,24 @@ export interface SubmitDecision {
   facts_digest: string;
 }
 
+/** The core's fixed rules, as constants() gives them. */
+export interface Constants {
+  ok: true;
+  reasons: Reason[];
+  return_states: ReturnState[];
+  /** Under review: pending, discussion. */
+  open_states: ReturnState[];
+  /** A return in these states blocks a new return of its lead. */
+  blocking_states: ReturnState[];
+  note: { max_chars: number; other_min_chars: number };
+  message: { max_chars: number };
+  id: { max_chars: number };
+  default_policy: Policy;
+  trailing_rate_days: number;
+  /** Return-rate bands of the reports: healthy < watch_from ≤ watch ≤ alarm_above < alarm. */
+  rate_bands: { watch_from: number; alarm_above: number };
+}
+
 /** Why a decision differs from the preview: one sentence per fact that changed in between. */
 export interface DecisionExplanation { ok: true; same_facts: boolean; facts_digest: string; sentences: string[]; }
 
@@ -306,6 +324,10 @@ export declare class ReturnsPortal {
   whatIf(buyerId: Id, policy: Policy, days?: number): Answer<WhatIf>;
   /** Operators (or the owning buyer): a return's reason evidence and policy evaluation. */
   review(returnId: Id): Answer<Review>;
+  /** The core's fixed rules a page shows or checks against (no page keeps a copy). */
+  constants(): Answer<Constants>;
+  /** The ops the principal may send to a return in its current state (the core's transition table). */
+  allowedOps(returnId: Id): Answer<{ ok: true; return_id: Id; state: ReturnState; open: boolean; ops: OpName[] }>;
   /** The facts that changed between a preview and the server's decision, as sentences. */
   explainDecision(previewFacts: DecisionFacts, decision: SubmitDecision): Answer<DecisionExplanation>;
 
@@ -362,12 +384,16 @@ export interface RawPortal {
   rows(entity: string, now: Millis): string;
   deadlines(leadIdsJson: string, now: Millis): string;
   explainDecision(previewFactsJson: string, decisionJson: string): string;
+  constants(): string;
+  allowedOps(returnId: string, now: Millis): string;
   loadRows(worldJson: string): string;
   loadWorld(worldJson: string): string;
   delete(): void;
 }
 export interface ReturnsModule {
   Portal: { new (): RawPortal };
+  /** The core's id rule: 1–64 characters of [A-Za-z0-9._:-]. */
+  isValidId(id: string): boolean;
   FS: unknown;
   IDBFS: unknown;
   NODEFS: unknown;
