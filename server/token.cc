@@ -18,8 +18,6 @@
 namespace returns::server {
 namespace {
 
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 std::string hmac(const std::string& secret, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -34,45 +32,8 @@ Error unauthorized(std::string message) {
 
 }  // namespace
 
-std::string base64url_encode(std::string_view bytes) {
-  std::string out;
-  std::uint32_t buf = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    buf = (buf << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kAlphabet[(buf >> bits) & 0x3f];
-    }
-  }
-  if (bits > 0) out += kAlphabet[(buf << (6 - bits)) & 0x3f];
-  return out;
-}
-
-std::optional<std::string> base64url_decode(std::string_view text) {
-  std::string out;
-  std::uint32_t buf = 0;
-  int bits = 0;
-  for (char c : text) {
-    const char* p = std::char_traits<char>::find(kAlphabet, 64, c);
-    if (p == nullptr) return std::nullopt;
-    buf = (buf << 6) | static_cast<std::uint32_t>(p - kAlphabet);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buf >> bits) & 0xff);
-    }
-  }
-  // Leftover bits must be zero padding, or the encoding is not canonical.
-  if (bits >= 6 || (buf & ((1u << bits) - 1)) != 0) return std::nullopt;
-  return out;
-}
-
 std::string sign_token(const TokenClaims& c, const std::string& secret) {
-  Json claims{{"role", to_string(c.role)}, {"sub", c.subject}, {"exp", c.expires_at}};
-  if (c.role == Role::buyer) claims["buyer_id"] = c.buyer_id;
-  const std::string payload = base64url_encode(claims.dump());
+  const std::string payload = encode_claims(c);
   return payload + "." + base64url_encode(hmac(secret, payload));
 }
 
@@ -89,29 +50,9 @@ Result<TokenClaims> verify_token(const std::string& token, const std::string& se
       CRYPTO_memcmp(mac->data(), expected.data(), expected.size()) != 0) {
     return unauthorized("The token's signature is not valid.");
   }
-  const auto json_text = base64url_decode(payload);
-  if (!json_text) return unauthorized("The token is malformed.");
-  Result<Json> j = parse_json(*json_text);
-  if (!j.ok() || !j->is_object()) return unauthorized("The token is malformed.");
-  TokenClaims c;
-  const Json& o = *j;
-  if (!o.contains("role") || !o["role"].is_string() || !o.contains("exp") ||
-      !o["exp"].is_number_integer() || !o.contains("sub") || !o["sub"].is_string()) {
-    return unauthorized("The token is malformed.");
-  }
-  auto role = role_from_string(o["role"].get<std::string>());
-  if (!role) return unauthorized("The token's role is unknown.");
-  c.role = *role;
-  c.subject = o["sub"].get<std::string>();
-  c.expires_at = o["exp"].get<Millis>();
-  if (c.role == Role::buyer) {
-    if (!o.contains("buyer_id") || !o["buyer_id"].is_string() ||
-        !is_valid_id(o["buyer_id"].get<std::string>())) {
-      return unauthorized("A buyer token needs a buyer id.");
-    }
-    c.buyer_id = o["buyer_id"].get<std::string>();
-  }
-  if (now >= c.expires_at) {
+  Result<TokenClaims> c = decode_claims(payload);
+  if (!c.ok()) return c.error();
+  if (now >= c->expires_at) {
     return make_error(ErrorCode::TOKEN_EXPIRED, "token", "The token has expired.");
   }
   return c;

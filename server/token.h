@@ -6,17 +6,16 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/token_claims.h"
 #include "core/types.h"
 #include "sync/protocol.h"
 
 namespace returns::server {
 
-struct TokenClaims {
-  Role role = Role::buyer;
-  std::string buyer_id;
-  std::string subject;
-  Millis expires_at = 0;
-};
+// The claims and their codec are the core's (core/token_claims.h); signing needs the secret.
+using returns::base64url_decode;
+using returns::base64url_encode;
+using returns::TokenClaims;
 
 std::string sign_token(const TokenClaims& claims, const std::string& secret);
 // UNAUTHORIZED for malformed or forged tokens, TOKEN_EXPIRED when now >= exp.
@@ -24,8 +23,5 @@ Result<TokenClaims> verify_token(const std::string& token, const std::string& se
 
 // Reads the secret, creating it (32 random bytes, hex, mode 0600) when the file is missing.
 Result<std::string> load_or_create_secret(const std::string& path);
-
-std::string base64url_encode(std::string_view bytes);
-std::optional<std::string> base64url_decode(std::string_view text);
 
 }  // namespace returns::server

@@ -5,7 +5,7 @@
 // Everything the page shows comes from the package (docs/wasm.md): reads are synchronous and
 // come from the local replica; writes resolve once durable in IndexedDB and go out through the
 // outbox when the socket is up. Errors are shown in the banner or next to their field.
-import { createPortal, newReturnId, isError } from '/pkg/index.mjs';
+import { createPortal, newReturnId, isError, tokenClaims } from '/pkg/index.mjs';
 
 const $ = (id) => document.getElementById(id);
 const SESSION_KEY = 'lead-returns-portal:session';
@@ -152,13 +152,6 @@ function askWorker() {
 
 // --- Sign in -----------------------------------------------------------------------------------
 
-function decodeToken(token) {
-  const part = token.split('.')[0] ?? '';
-  const b64 = part.replace(/-/g, '+').replace(/_/g, '/');
-  const json = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
-  return JSON.parse(json);
-}
-
 async function loadLogins() {
   const select = $('login-buyer');
   try {
@@ -188,12 +181,13 @@ $('sign-in-demo').addEventListener('click', () => {
   if (!l) { $('signin-error').textContent = 'Choose a demo buyer first.'; return; }
   signIn({ buyer_id: l.buyer_id, subject: l.subject, name: l.name, token: l.token });
 });
-$('sign-in-token').addEventListener('click', () => {
+$('sign-in-token').addEventListener('click', async () => {
   const token = $('token-input').value.trim();
-  let claims;
-  try { claims = decodeToken(token); } catch { $('signin-error').textContent = 'UNAUTHORIZED: this is not a token (expected base64url JSON, a dot, a signature).'; return; }
+  // The core reads which buyer the token names; the server checks its signature and expiry.
+  const claims = await tokenClaims(token);
+  if (isError(claims)) { $('signin-error').textContent = `${claims.error.code}: ${claims.error.message}`; return; }
   if (claims.role !== 'buyer' || !claims.buyer_id) { $('signin-error').textContent = 'FORBIDDEN: the portal is for buyers; this token is not a buyer token.'; return; }
-  signIn({ buyer_id: claims.buyer_id, subject: claims.sub ?? '', name: claims.sub ?? claims.buyer_id, token });
+  signIn({ buyer_id: claims.buyer_id, subject: claims.subject, name: claims.subject || claims.buyer_id, token });
 });
 
 function signIn(session) {

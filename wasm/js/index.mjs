@@ -50,6 +50,14 @@ export async function loadModule(options = {}) {
   }
 }
 
+// What a token says — {ok, role, buyer_id?, subject, expires_at} or a typed UNAUTHORIZED error —
+// read by the core without its signature (only the server can check that): which buyer's
+// database to open before the first connection.
+export async function tokenClaims(token, module) {
+  const m = module ?? await loadModule();
+  return JSON.parse(m.tokenClaims(String(token)));
+}
+
 // True for an answer that is a typed error ({error: {code, field, message}}).
 export function isError(x) {
   return !!x && typeof x === 'object' && !Array.isArray(x) && typeof x.error === 'object' && x.error !== null;

@@ -17,6 +17,7 @@
 #include "core/codec.h"
 #include "core/decision_facts.h"
 #include "core/memory_state.h"
+#include "core/token_claims.h"
 #include "core/validation.h"
 #include "store/replica_sqlite.h"
 #include "store/reports.h"
@@ -29,8 +30,22 @@ std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_hand
 
 Json error_json(const Error& e) { return Json{{"error", to_json(e)}}; }
 std::string error_text(const Error& e) { return dump(error_json(e)); }
+// What a token says, read without its signature (core/token_claims.h): which buyer to open.
+std::string token_claims(const std::string& token);
+
 std::string error_text(ErrorCode code, std::string field, std::string message) {
   return error_text(make_error(code, std::move(field), std::move(message)));
+}
+
+std::string token_claims(const std::string& token) {
+  Result<TokenClaims> c = read_token_claims(token);
+  if (!c.ok()) return error_text(c.error());
+  Json j{{"ok", true},
+         {"role", to_string(c->role)},
+         {"subject", c->subject},
+         {"expires_at", c->expires_at}};
+  if (!c->buyer_id.empty()) j["buyer_id"] = c->buyer_id;
+  return dump(j);
 }
 
 // JS numbers carry times: whole milliseconds, 0 … kMaxMillis.
@@ -652,6 +667,7 @@ EMSCRIPTEN_BINDINGS(returns_portal) {
   using returns::wasm::Portal;
   emscripten::function(
       "isValidId", +[](const std::string& id) { return returns::is_valid_id(id); });
+  emscripten::function("tokenClaims", &returns::wasm::token_claims);
   emscripten::class_<Portal>("Portal")
       .constructor<>()
       .function("open", &Portal::open)

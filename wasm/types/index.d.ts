@@ -349,6 +349,8 @@ export declare class ReturnsPortal {
 }
 
 export declare function createPortal(options: PortalOptions): Promise<ReturnsPortal>;
+/** A token's claims read by the core without its signature (the server verifies it). */
+export declare function tokenClaims(token: string, module?: ReturnsModule): Promise<Answer<{ ok: true; role: Role; buyer_id?: Id; subject: string; expires_at: Millis }>>;
 export declare function newReturnId(): Id;
 
 // --- The raw module (one embind class; JSON text in and out) ------------------------------------
@@ -394,6 +396,7 @@ export interface ReturnsModule {
   Portal: { new (): RawPortal };
   /** The core's id rule: 1–64 characters of [A-Za-z0-9._:-]. */
   isValidId(id: string): boolean;
+  tokenClaims(token: string): string;
   FS: unknown;
   IDBFS: unknown;
   NODEFS: unknown;
