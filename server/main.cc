@@ -494,9 +494,9 @@ int cmd_serve(const Args& a) {
     std::fflush(stdout);
   }
 
-  // Spike detection (SPEC §5) runs on the writer between batches: alerts it raises are events,
-  // pushed live to operator sessions by the commit hook. Alert ids carry the UTC day, so a spike
-  // already raised today is not raised again.
+  // Spike detection (docs/reports.md) runs on the writer between batches: alerts it raises are
+  // events, pushed live to operator sessions by the commit hook. Alert ids carry the UTC day, so a
+  // spike already raised today is not raised again.
   boost::asio::steady_timer spike_timer(ioc);
   std::function<void()> schedule_spikes = [&] {
     if (spike_every == 0) return;

@@ -1,4 +1,4 @@
-// operator.js — the operator dashboard (SPEC §9): live review queue, decisions, threads, policy
+// operator.js — the operator dashboard (docs/web-demo.md): live review queue, decisions, threads, policy
 // editor with a what-if preview, return-rate reports, heat map, alerts and P&L.
 //
 // Plain ES module, no framework, no build step. Every rule runs in the shared C++ core (the wasm

@@ -1,4 +1,4 @@
-// portal.js — the buyer's Client Portal demo page (SPEC §9): plain ES module on the wasm package
+// portal.js — the buyer's Client Portal demo page (docs/web-demo.md): plain ES module on the wasm package
 // served by returnsd at /pkg/. Sign in, pick a lead, choose a reason (validation and the policy
 // preview update on every keystroke), save drafts offline, submit, follow the thread.
 //

@@ -1,5 +1,5 @@
 // sw.js — the Client Portal's service worker: keeps the app shell and the wasm package in a cache
-// so portal.html reloads while offline (TOOLCHAIN.md: without it a navigation fails offline).
+// so portal.html reloads while offline (without it a navigation fails offline).
 //
 // Network first, cache as the fallback: online, the page always gets the files returnsd serves
 // now (and the cache is refreshed); offline, the last copy. The sync socket and every /v1/ route

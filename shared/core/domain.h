@@ -1,5 +1,6 @@
-// domain.h — the nouns of Lead Returns (SPEC §2): buyers, suppliers, campaigns, leads, returns,
-// messages, ledger entries. Plain values; the rules that act on them live in their own files.
+// domain.h — the nouns of Lead Returns (docs/domain.md): buyers, suppliers, campaigns, leads,
+// returns, messages, ledger entries. Plain values; the rules that act on them live in their own
+// files.
 //
 // Money is integer cents (Money), time is UTC milliseconds since the epoch (Millis).
 #pragma once

@@ -1,4 +1,4 @@
-// evidence.cc — the SPEC §3 evidence table, one case per reason.
+// evidence.cc — the evidence table of docs/domain.md, one case per reason.
 #include "core/evidence.h"
 
 namespace returns {

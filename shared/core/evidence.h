@@ -1,6 +1,6 @@
 // evidence.h — what the core can say about a return reason from data it already has
-// (SPEC §3 table): whether the lead's own facts support the reason, contradict it (a warning to
-// the buyer), or cannot be checked here.
+// (docs/domain.md, the evidence table): whether the lead's own facts support the reason, contradict
+// it (a warning to the buyer), or cannot be checked here.
 #pragma once
 
 #include <string>

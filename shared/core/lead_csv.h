@@ -1,4 +1,4 @@
-// lead_csv.h — leads delivered as CSV (SPEC §7: "import leads from CSV/JSON"), for the platforms
+// lead_csv.h — leads delivered as CSV (docs/server.md, "import"), for the platforms
 // that export spreadsheets rather than JSON. The CSV is RFC 4180; its header names the lead's
 // JSON fields (docs/domain.md "Lead"), so each record becomes the lead JSON object and goes
 // through the one lead decoder — a CSV lead is valid exactly when the same lead as JSON is.

@@ -1,5 +1,5 @@
-// ledger.h — the money side of returns (SPEC §3): the append-only entries an accept writes, the
-// reversal entries a reopen writes, and balances that apply entries idempotently by id.
+// ledger.h — the money side of returns (docs/domain.md): the append-only entries an accept writes,
+// the reversal entries a reopen writes, and balances that apply entries idempotently by id.
 //
 // Sign conventions (amounts are cents):
 //   revenue_reversal     −credit        on the revenue account of the lead

@@ -1,5 +1,5 @@
-// lifecycle.h — the return state machine (SPEC §3): the ops buyers and operators send, who may
-// send each in which state, and the effects an allowed op has (new return row, lead status,
+// lifecycle.h — the return state machine (docs/domain.md): the ops buyers and operators send, who
+// may send each in which state, and the effects an allowed op has (new return row, lead status,
 // ledger entries, message, policy, alert). One function decides every transition: apply_op.
 //
 //   draft ──submit──▶ pending ──operator message──▶ discussion

@@ -1,5 +1,6 @@
-// policy.h — a buyer's return policy (SPEC §4) as data, and the evaluator that decides a return
-// under it: refused (window, cool-off), auto-accepted by a rule, or sent to manual review.
+// policy.h — a buyer's return policy (docs/domain.md "Policy") as data, and the evaluator that
+// decides a return under it: refused (window, cool-off), auto-accepted by a rule, or sent to manual
+// review.
 //
 // The same evaluator runs in the browser (preview) and on the server (decision); given the same
 // inputs and the same clock it answers the same, sentence for sentence.

@@ -1,4 +1,4 @@
-// demo_data.h — the demo data set of SPEC §10: a deterministic generator that fills a Store with
+// demo_data.h — the demo data set: a deterministic generator that fills a Store with
 // a believable world (8 buyers, 10 suppliers, campaigns in six verticals, ~90 days of leads,
 // returns with every reason, operator decisions, threads, reopens), including one supplier whose
 // quality drops in the last 7 days and one buyer whose intake changes in the last 7 days.

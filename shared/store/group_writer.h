@@ -1,5 +1,5 @@
-// group_writer.h — the single writer (SPEC §7). Ops from every connection queue up; one thread
-// takes as many as are waiting (up to a batch limit), applies them in one SQLite transaction
+// group_writer.h — the single writer (docs/server.md). Ops from every connection queue up; one
+// thread takes as many as are waiting (up to a batch limit), applies them in one SQLite transaction
 // (group commit), and only then runs each op's completion. Native only (it owns a thread).
 #pragma once
 

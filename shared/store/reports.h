@@ -1,6 +1,6 @@
-// reports.h — return rates, the buyer × supplier matrix, P&L and spike detection (SPEC §5), all
-// answered from the aggregate tables (agg_daily, agg_reason), never from a scan of leads.
-// Every report is a table that renders as JSON or CSV. docs/reports.md defines the figures.
+// reports.h — return rates, the buyer × supplier matrix, P&L and spike detection (docs/reports.md),
+// all answered from the aggregate tables (agg_daily, agg_reason), never from a scan of leads. Every
+// report is a table that renders as JSON or CSV. docs/reports.md defines the figures.
 #pragma once
 
 #include <map>

@@ -1,7 +1,7 @@
-// store.h — the authoritative state in SQLite (SPEC §5–§7). Applies batches of ops from many
-// clients through the core in one transaction each: effects, event log, per-client op results
-// and aggregates are written together, so an op is either wholly applied and answered, or not
-// at all. Single-threaded: the server's group writer (group_writer.h) is its only caller.
+// store.h — the authoritative state in SQLite (docs/protocol.md, docs/server.md). Applies batches
+// of ops from many clients through the core in one transaction each: effects, event log, per-client
+// op results and aggregates are written together, so an op is either wholly applied and answered,
+// or not at all. Single-threaded: the server's group writer (group_writer.h) is its only caller.
 #pragma once
 
 #include <memory>

@@ -126,9 +126,10 @@ Result<ClientMessage> parse_push(const Json& j) {
   return ClientMessage{std::move(p)};
 }
 
-// SPEC §6: `type` first. Json objects keep their keys sorted, so the envelope is written by hand:
-// the type, then the other fields of `body` (an object without `type`). Invalid UTF-8 (say, a
-// message that quotes a client's value cut at a byte limit) becomes U+FFFD instead of throwing.
+// docs/protocol.md: `type` first. Json objects keep their keys sorted, so the envelope is written
+// by hand: the type, then the other fields of `body` (an object without `type`). Invalid UTF-8
+// (say, a message that quotes a client's value cut at a byte limit) becomes U+FFFD instead of
+// throwing.
 std::string framed(std::string_view type, const Json& body) {
   std::string out = "{\"type\":" + Json(type).dump();
   const std::string rest = body.dump(-1, ' ', false, Json::error_handler_t::replace);

@@ -1,5 +1,5 @@
-// protocol.h — the sync protocol of SPEC §6 as typed messages with one JSON codec each, and the
-// scoping rule that decides which rows a principal may see. Shared by the server (native) and
+// protocol.h — the sync protocol (docs/protocol.md) as typed messages with one JSON codec each, and
+// the scoping rule that decides which rows a principal may see. Shared by the server (native) and
 // the browser sync engine (wasm). The wire format is documented in docs/protocol.md.
 #pragma once
 

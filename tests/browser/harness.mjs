@@ -25,7 +25,7 @@ export const WEB_ROOT = process.env.RETURNS_WEB_ROOT ?? path.join(root, 'web-dem
 export const BROWSER_DEPS = process.env.RETURNS_BROWSER_DEPS ?? path.join(root, '.cache/browser');
 export const CHROMIUM = process.env.RETURNS_CHROMIUM ?? '/usr/bin/chromium';
 
-// Flags from TOOLCHAIN.md: the machine's network is closed, so Chromium must not phone home.
+// The machine's network is closed, so Chromium must not phone home.
 const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',

@@ -1,4 +1,4 @@
-// operator.test.mjs — the operator dashboard (web-demo/operator.html, SPEC §9) end to end: a real
+// operator.test.mjs — the operator dashboard (web-demo/operator.html, docs/web-demo.md) end to end: a real
 // returnsd with the demo data, headless Chromium, and a buyer submitting a return from Node (the
 // wasm package, tests/browser/operator-buyer.mjs) while the dashboard is open.
 //
@@ -92,7 +92,7 @@ test('operator dashboard: live queue, decisions, policy what-if and reports', { 
   assert.match(await page.locator('[data-testid="review-supplier"]').textContent(), /\S/, 'operators see the supplier');
   assert.match(await page.locator('[data-testid="review-cost"]').textContent(), /^\$\d/, 'and the cost');
   await page.locator('[data-testid="evidence"]').waitFor();
-  // The core's review: bad_contact has no automatic evidence (SPEC §3), and Harbor's manual
+  // The core's review: bad_contact has no automatic evidence (docs/domain.md), and Harbor's manual
   // policy sends every return to review — the same as the buyer's preview said.
   assert.equal(await page.locator('[data-testid="evidence"]').getAttribute('data-verdict'), 'none');
   assert.equal(await page.locator('[data-testid="review-policy"]').getAttribute('data-decision'), 'manual_review');

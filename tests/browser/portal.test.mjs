@@ -1,5 +1,5 @@
 // portal.test.mjs — the buyer's Client Portal (web-demo/portal.html) end to end in headless
-// Chromium against a real returnsd with the demo data (SPEC §9):
+// Chromium against a real returnsd with the demo data (docs/web-demo.md):
 //   1. sign in, synced; pick a lead, choose a reason: the policy preview (decision, explanation,
 //      deadline) appears and follows the reason and the note; `other` without a note shows
 //      NOTE_REQUIRED beside the note and Submit is blocked;

@@ -1,4 +1,4 @@
-// policy_test.cc — the auto-accept policy (SPEC §4, docs/domain.md "Policy"): a policy's own
+// policy_test.cc — the auto-accept policy (docs/domain.md "Policy"): a policy's own
 // constraints, the default policy, exact rate comparisons, the evaluator's order and boundaries
 // to the millisecond, the duration wording of its sentences, and the what-if replay.
 //

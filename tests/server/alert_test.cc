@@ -1,4 +1,4 @@
-// alert_test.cc — alerts reach operators live and only operators (SPEC §5, docs/protocol.md
+// alert_test.cc — alerts reach operators live and only operators (docs/reports.md, docs/protocol.md
 // `alert`): a buyer returns a lead "out of service area" that really was outside its coverage,
 // so the routing filter let it through; every connected operator gets an `alert` frame at once,
 // the alert is in GET /v1/reports/alerts, and no buyer session ever sees it. And a supplier

@@ -1130,7 +1130,7 @@ TEST_F(Hostile, ZzNothingAcknowledgedIsLost) {
   while (acked_.size() < 10) control_check();
   check("hostile-audit-1");
   // Every frame the server sent the control, through all of the above, was an object with
-  // `type` first (SPEC §6).
+  // `type` first (docs/protocol.md).
   for (const std::string& text : control_->ws().transcript()) {
     EXPECT_EQ(text.rfind("{\"type\":\"", 0), 0u) << text.substr(0, 100);
   }

@@ -1,4 +1,4 @@
-// sync_test.cc — the sync protocol end to end against a real returnsd (SPEC §6, docs/protocol.md):
+// sync_test.cc — the sync protocol end to end against a real returnsd (docs/protocol.md):
 // live fan-out, decisions and money as a buyer sees them, resume by cursor, exactly-once ops,
 // seq gaps, resets, the hello timeout and the graceful SIGTERM drain.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// demo_data_test.cc — the demo data set (SPEC §10): with the default config it raises exactly
+// demo_data_test.cc — the demo data set: with the default config it raises exactly
 // the two intended spike alerts (and no spike on any earlier day), it has the believable shape
 // the screens rely on, and it is deterministic: the same seed writes the very same tables, a
 // different seed different ones.

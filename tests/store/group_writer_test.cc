@@ -1,4 +1,4 @@
-// group_writer_test.cc — the single writer (SPEC §7): completions run only after their
+// group_writer_test.cc — the single writer (docs/server.md): completions run only after their
 // transaction committed (seen from a second SQLite connection), concurrent submitters are
 // grouped into batches, stop() drains and answers everything it accepted, the queue limit
 // refuses, the on_commit hook sees increasing committed heads, and posted jobs run alone.

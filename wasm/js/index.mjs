@@ -27,7 +27,7 @@ export async function loadModule(options = {}) {
   if (options.wasmBinary) overrides.wasmBinary = options.wasmBinary;
   if (!isNode) return createReturnsModule(overrides);
   // Emscripten 3.1.6's ES module still reaches for CommonJS `require`/`__dirname` under Node,
-  // and its loader would fetch() the .wasm by path (TOOLCHAIN.md trap 3): give it both, and
+  // and its loader would fetch() the .wasm by path (Emscripten 3.1.6 under Node 20): give it both, and
   // the bytes, for the duration of the instantiation.
   const { createRequire } = await import('node:module');
   const { fileURLToPath } = await import('node:url');

@@ -1,4 +1,4 @@
-// leader.mjs — one leader tab per database (SPEC §8): the tab holding the Web Lock
+// leader.mjs — one leader tab per database (docs/wasm.md): the tab holding the Web Lock
 // `lead-returns:<name>` owns the SQLite file and the sync socket; other tabs of the same profile
 // are followers and forward their calls to the leader over a BroadcastChannel. Two tabs therefore
 // never open the database at once (IDBFS stores whole files: two writers would overwrite each

@@ -1,5 +1,5 @@
-// bindings.cc — the Client Portal's whole JavaScript boundary (SPEC §8): one embind class of thin
-// methods that take JSON text (and a JS number for the local clock) and return JSON text, over
+// bindings.cc — the Client Portal's whole JavaScript boundary (docs/wasm.md): one embind class of
+// thin methods that take JSON text (and a JS number for the local clock) and return JSON text, over
 // the shared core, the sync engine (sync/engine.h) and the SQLite replica
 // (store/replica_sqlite.h). No rule lives here: every check is the core's or the engine's.
 //
@@ -170,7 +170,7 @@ class Portal {
       }
       actor_ = *actor;
     }
-    // No WAL in the browser: IDBFS has no shared memory (TOOLCHAIN.md).
+    // No WAL in the browser: IDBFS has no shared memory.
     auto replica = store::SqliteReplica::open(db, /*wal=*/false);
     if (!replica.ok()) return error_text(replica.error());
     replica_ = std::move(replica).value();

@@ -1,6 +1,6 @@
 // review.test.mjs — `review(returnId)` through the whole package: the operator dashboard's view of a
 // submitted return (shared/core/validation.h review_return over the engine's optimistic view):
-// the reason evidence the buyer's preview showed (SPEC §3 table, the routing-filter alert
+// the reason evidence the buyer's preview showed (docs/domain.md, the evidence table, the routing-filter alert
 // included) and the buyer's current policy evaluated at the return's submission; who may ask;
 // every bad input's typed error. And `status()`'s server clock (server_now, clock_offset_ms).
 import { test } from 'node:test';
