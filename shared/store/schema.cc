@@ -5,6 +5,7 @@
 // the one table that grows to millions of rows, are columns only.
 #include "store/schema.h"
 
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -175,7 +176,7 @@ UPDATE leads SET status_at = (SELECT MAX(at) FROM ledger WHERE ledger.lead_id = 
 
 int schema_version() { return static_cast<int>(kMigrations.size()); }
 
-Status migrate(Database& db, int* from_version) {
+Status migrate(Database& db, int* from_version, int to_version) {
   Result<Statement> st = db.prepare("PRAGMA user_version");
   if (!st.ok()) return st.error();
   int current = 0;
@@ -186,7 +187,8 @@ Status migrate(Database& db, int* from_version) {
                       "The database has schema version " + std::to_string(current) +
                           ", newer than this build's " + std::to_string(schema_version()) + ".");
   }
-  for (int v = current; v < schema_version(); ++v) {
+  const int target = to_version < 0 ? schema_version() : std::min(to_version, schema_version());
+  for (int v = current; v < target; ++v) {
     Transaction tx(db);
     if (!tx.begun().ok()) return tx.begun();
     if (Status s = db.exec(kMigrations[static_cast<std::size_t>(v)]); !s.ok()) return s;

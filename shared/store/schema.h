@@ -9,8 +9,8 @@ namespace returns::store {
 // The version this build writes. Opening a newer database is refused.
 int schema_version();
 
-// Brings the database up to schema_version(). Idempotent. `from_version` (if given) receives
-// the version it found.
-Status migrate(Database& db, int* from_version = nullptr);
+// Brings the database up to schema_version() (or `to_version`, for tests of an upgrade).
+// Idempotent. `from_version` (if given) receives the version it found.
+Status migrate(Database& db, int* from_version = nullptr, int to_version = -1);
 
 }  // namespace returns::store

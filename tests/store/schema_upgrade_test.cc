@@ -1,0 +1,100 @@
+// schema_upgrade_test.cc — a database written by the first release (schema 1) opened by this one:
+// the decision facts the new schema adds (docs/decision-facts.md) are derived for the rows already
+// there — each lead's earlier_delivery flag and status_at, a buyer_day row per day — and sent as
+// events, so replicas that synced before the upgrade receive them too.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "core/codec.h"
+#include "core/decision_facts.h"
+#include "store/schema.h"
+#include "store/store.h"
+
+namespace returns::store {
+namespace {
+
+constexpr Millis kT0 = 1'700'000'000'000;
+constexpr Millis kUpgrade = kT0 + 40 * kMillisPerDay;
+
+TEST(SchemaUpgrade, FromTheFirstReleaseDerivesAndSendsTheDecisionFacts) {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("schema_upgrade_" + std::to_string(::getpid()) + ".db"))
+                               .string();
+  std::filesystem::remove(path);
+  const std::string day = std::to_string(utc_day(kT0));
+  {
+    auto db = Database::open(path);
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    int found = -1;
+    ASSERT_TRUE(migrate(**db, &found, 1).ok());
+    EXPECT_EQ(found, 0);
+    Buyer b{"B1", "Buyer", Billing::prepaid, {}, default_policy()};
+    const std::string lead_cols =
+        "INSERT INTO leads (id, buyer_id, supplier_id, campaign_id, vertical, state, zip, "
+        "contact_hash, tcpa_flag, price_cents, cost_cents, delivered_at, status) VALUES ";
+    for (const std::string& sql : {
+             "INSERT INTO buyers (id, data) VALUES ('B1', '" + to_json(b).dump() + "')",
+             std::string("INSERT INTO suppliers (id, data) VALUES ('S1', '{\"id\":\"S1\",\"name\":"
+                         "\"S\",\"pass_through_returns\":false}')"),
+             std::string("INSERT INTO campaigns (id, buyer_id, data) VALUES ('C1', 'B1', "
+                         "'{\"buyer_id\":\"B1\",\"id\":\"C1\",\"price_cents\":5000,\"vertical\":"
+                         "\"mva\"}')"),
+             lead_cols + "('L1','B1','S1','C1','mva','TX','','same',0,5000,2000," +
+                 std::to_string(kT0) + ",'ACCEPTED')",
+             lead_cols + "('L2','B1','S1','C1','mva','TX','','same',0,5000,2000," +
+                 std::to_string(kT0 + kMillisPerHour) + ",'ACCEPTED')",
+             lead_cols + "('L3','B1','S1','C1','mva','TX','','other',0,5000,2000," +
+                 std::to_string(kT0) + ",'RETURNED')",
+             std::string("INSERT INTO ledger (id, seq, kind, return_id, lead_id, buyer_id, "
+                         "supplier_id, amount_cents, at, data) VALUES ('R3#1/revenue_reversal', "
+                         "1, 'revenue_reversal', 'R3', 'L3', 'B1', 'S1', -5000, ") +
+                 std::to_string(kT0 + 2 * kMillisPerHour) + ", '{}')",
+             "INSERT INTO agg_daily (day, buyer_id, supplier_id, campaign_id, leads, "
+             "revenue_cents, cost_cents, returned) VALUES (" +
+                 day + ", 'B1', 'S1', 'C1', 3, 15000, 6000, 1)",
+         }) {
+      ASSERT_TRUE((*db)->exec(sql).ok()) << sql;
+    }
+  }
+
+  StoreOptions options;
+  options.upgrade_time = kUpgrade;
+  auto opened = Store::open(path, options);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  Store& store = **opened;
+  CaseView& view = store.view();
+  EXPECT_FALSE(view.find_lead("L1")->earlier_delivery);
+  EXPECT_TRUE(view.find_lead("L2")->earlier_delivery) << "the same contact was delivered before";
+  EXPECT_EQ(view.find_lead("L3")->status_at, kT0 + 2 * kMillisPerHour);
+  EXPECT_EQ(view.find_lead("L1")->status_at, 0);
+
+  // The upgrade's events: the leads whose derived fields changed, and the day's facts.
+  std::map<std::string, Json> sent;
+  for (const Event& e : store.events_since(0, 1000)) {
+    EXPECT_EQ(e.at, kUpgrade);
+    Result<Json> j = parse_json(e.data);
+    ASSERT_TRUE(j.ok());
+    sent[e.entity + " " + e.entity_id] = *j;
+  }
+  ASSERT_EQ(sent.size(), 3u) << "L2, L3 and one buyer_day row";
+  EXPECT_EQ(sent["lead L2"]["earlier_delivery"], true);
+  EXPECT_EQ(sent["lead L3"]["status_at"], kT0 + 2 * kMillisPerHour);
+  Result<BuyerDay> d = decode_buyer_day(sent["buyer_day B1:" + day]);
+  ASSERT_TRUE(d.ok()) << sent["buyer_day B1:" + day].dump();
+  EXPECT_EQ(d->sold, 3);
+  EXPECT_EQ(d->returned, 1);
+
+  // Opening it again changes nothing.
+  const std::int64_t head = store.head_version();
+  opened->reset();
+  auto again = Store::open(path, options);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->head_version(), head);
+  again->reset();
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace returns::store
