@@ -231,7 +231,7 @@ Result<Lead> decode_lead(const Json& j) {
       "status", l.status, false, [](std::string_view v) { return lead_status_from_string(v); },
       ErrorCode::INVALID_ENUM);
   r.boolean("earlier_delivery", l.earlier_delivery, false);
-  r.time("status_at", l.status_at, false);
+  r.time("changed_at", l.changed_at, false);
   return finish(r, std::move(l));
 }
 
@@ -497,7 +497,7 @@ Json to_json(const Lead& v) {
   if (!v.supplier_id.empty()) j["supplier_id"] = v.supplier_id;
   j["cost_cents"] = v.cost_cents;
   if (v.earlier_delivery) j["earlier_delivery"] = true;
-  if (v.status_at != 0) j["status_at"] = v.status_at;
+  if (v.changed_at != 0) j["changed_at"] = v.changed_at;
   return j;
 }
 

@@ -74,9 +74,11 @@ struct Lead {
   // another lead of this buyer with the same contact hash was delivered before this one
   // (DeliveryHistory::delivered_before, fixed at ingest and kept true by later ingests).
   bool earlier_delivery = false;
-  // When a return last changed `status` (server clock); 0 while it never changed. A lead whose
-  // status changed is always sent to its buyer, whatever the lead horizon.
-  Millis status_at = 0;
+  // When the server last changed the lead after its ingest (server clock): a return changed its
+  // `status`, or a late delivery of the same contact set `earlier_delivery`; 0 while it never
+  // changed. Every version of a changed lead reaches its buyer, whatever the lead horizon, so a
+  // lead the buyer has seen always ends in the server's state.
+  Millis changed_at = 0;
   friend bool operator==(const Lead&, const Lead&) = default;
 };
 

@@ -161,13 +161,13 @@ CREATE TABLE agg_reason (
     // changes (upgrade_events).
     R"sql(
 ALTER TABLE leads ADD COLUMN earlier_delivery INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE leads ADD COLUMN status_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE leads ADD COLUMN changed_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE op_results ADD COLUMN detail TEXT;
 UPDATE leads SET earlier_delivery = 1 WHERE EXISTS (
   SELECT 1 FROM leads o WHERE o.buyer_id = leads.buyer_id AND o.contact_hash = leads.contact_hash
     AND o.id != leads.id
     AND (o.delivered_at < leads.delivered_at OR (o.delivered_at = leads.delivered_at AND o.id < leads.id)));
-UPDATE leads SET status_at = (SELECT MAX(at) FROM ledger WHERE ledger.lead_id = leads.id)
+UPDATE leads SET changed_at = (SELECT MAX(at) FROM ledger WHERE ledger.lead_id = leads.id)
   WHERE id IN (SELECT lead_id FROM ledger);
 )sql",
 };

@@ -51,7 +51,7 @@ Lead SqliteCaseView::read_lead(const Statement& st, int c) {
   l.delivered_at = st.int64(c + 11);
   l.status = lead_status_from_string(st.text(c + 12)).value_or(LeadStatus::accepted);
   l.earlier_delivery = st.int64(c + 13) != 0;
-  l.status_at = st.int64(c + 14);
+  l.changed_at = st.int64(c + 14);
   return l;
 }
 

@@ -42,7 +42,7 @@ class SqliteCaseView final : public CaseView {
   static Lead read_lead(const Statement& st, int first_column);
   static constexpr const char* kLeadColumns =
       "id, buyer_id, supplier_id, campaign_id, vertical, state, zip, contact_hash, tcpa_flag, "
-      "price_cents, cost_cents, delivered_at, status, earlier_delivery, status_at";
+      "price_cents, cost_cents, delivered_at, status, earlier_delivery, changed_at";
 
  private:
   Database& db_;

@@ -129,7 +129,7 @@ class Store::Impl {
     Statement& st = db_.cached(
         "INSERT INTO leads (id, buyer_id, supplier_id, campaign_id, vertical, state, zip, "
         "contact_hash, tcpa_flag, price_cents, cost_cents, delivered_at, status, "
-        "earlier_delivery, status_at) "
+        "earlier_delivery, changed_at) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
     st.bind(1, l.id)
         .bind(2, l.buyer_id)
@@ -145,7 +145,7 @@ class Store::Impl {
         .bind(12, l.delivered_at)
         .bind(13, to_string(l.status))
         .bind(14, l.earlier_delivery ? 1 : 0)
-        .bind(15, l.status_at);
+        .bind(15, l.changed_at);
     return st.run();
   }
 
@@ -215,8 +215,9 @@ class Store::Impl {
     while (later.step()) ids.push_back(later.text(0));
     later.reset();
     for (const std::string& id : ids) {
-      Statement& up = db_.cached("UPDATE leads SET earlier_delivery = 1 WHERE id = ?1");
-      up.bind(1, id);
+      Statement& up =
+          db_.cached("UPDATE leads SET earlier_delivery = 1, changed_at = ?2 WHERE id = ?1");
+      up.bind(1, id).bind(2, now);
       if (Status s = up.run(); !s.ok()) return s;
       view_.forget_lead(id);
       const Lead* changed = view_.find_lead(id);
@@ -256,9 +257,9 @@ class Store::Impl {
     }
     if (fx.lead) {
       Lead lead = *fx.lead;
-      if (before && before->status != lead.status) lead.status_at = now;
-      Statement& st = db_.cached("UPDATE leads SET status = ?2, status_at = ?3 WHERE id = ?1");
-      st.bind(1, lead.id).bind(2, to_string(lead.status)).bind(3, lead.status_at);
+      if (before && before->status != lead.status) lead.changed_at = now;
+      Statement& st = db_.cached("UPDATE leads SET status = ?2, changed_at = ?3 WHERE id = ?1");
+      st.bind(1, lead.id).bind(2, to_string(lead.status)).bind(3, lead.changed_at);
       if (Status s = st.run(); !s.ok()) return s;
       if (Status s = event("lead", lead.id, lead.buyer_id, now, to_json(lead)); !s.ok()) {
         return s;
@@ -485,7 +486,7 @@ class Store::Impl {
     std::vector<Lead> changed;
     {
       Statement& st = db_.cached(std::string("SELECT ") + SqliteCaseView::kLeadColumns +
-                                 " FROM leads WHERE earlier_delivery = 1 OR status_at > 0");
+                                 " FROM leads WHERE earlier_delivery = 1 OR changed_at > 0");
       while (st.step()) changed.push_back(SqliteCaseView::read_lead(st, 0));
       st.reset();
     }
@@ -591,7 +592,7 @@ Result<IngestResult> Store::ingest_leads(std::span<const Lead> leads, Millis now
       Lead as_sent = l;
       // The platform knows nothing of returns or of the fields the server derives.
       as_sent.status = existing->status;
-      as_sent.status_at = existing->status_at;
+      as_sent.changed_at = existing->changed_at;
       as_sent.earlier_delivery = existing->earlier_delivery;
       if (as_sent == *existing) {
         ++out.unchanged;
@@ -619,7 +620,7 @@ Result<IngestResult> Store::ingest_leads(std::span<const Lead> leads, Millis now
       continue;
     }
     Lead lead = l;
-    lead.status_at = 0;
+    lead.changed_at = 0;
     if (Status s = impl_->mark_earlier_deliveries(lead, now); !s.ok()) return fail(s.error());
     if (Status s = impl_->insert_lead(lead); !s.ok()) return fail(s.error());
     if (Status s = impl_->event("lead", lead.id, lead.buyer_id, now, to_json(lead)); !s.ok()) {

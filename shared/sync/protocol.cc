@@ -285,9 +285,9 @@ std::optional<Json> visible_row(const EventView& e, const Principal& p) {
     const auto at = e.data->find("delivered_at");
     const auto status = e.data->find("status");
     const bool returned = status != e.data->end() && *status == "RETURNED";
-    // A return changed its status (status_at set): the buyer has seen the lead, so every later
-    // version reaches them wherever the window stands.
-    const bool touched = e.data->contains("status_at");
+    // The server changed the lead after its ingest (changed_at set): every such version reaches
+    // the buyer wherever the window stands, so a lead they have seen ends in the server's state.
+    const bool touched = e.data->contains("changed_at");
     if (at != e.data->end() && at->is_number_integer() && at->get<Millis>() < p.lead_horizon &&
         !returned && !touched) {
       return std::nullopt;

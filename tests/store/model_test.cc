@@ -401,6 +401,7 @@ class ModelRun {
       for (const std::string& id : first_before) {
         const Lead& other = *model_.find_lead(id);
         if (model_.with_derived(other).earlier_delivery) {
+          changed_at_[id] = now_;  // the server changed it after its ingest
           events.push_back({"lead", id, other.buyer_id, to_json(model_lead(other)).dump(), false});
         }
       }
@@ -785,8 +786,8 @@ class ModelRun {
   // A lead as the store holds and ships it: the server-derived fields set.
   Lead model_lead(const Lead& l) const {
     Lead out = model_.with_derived(l);
-    auto it = status_at_.find(l.id);
-    if (it != status_at_.end()) out.status_at = it->second;
+    auto it = changed_at_.find(l.id);
+    if (it != changed_at_.end()) out.changed_at = it->second;
     return out;
   }
 
@@ -826,7 +827,7 @@ class ModelRun {
     const auto days = changed_days(fx);
     if (fx.lead) {
       const Lead* before = model_.find_lead(fx.lead->id);
-      if (before != nullptr && before->status != fx.lead->status) status_at_[fx.lead->id] = now_;
+      if (before != nullptr && before->status != fx.lead->status) changed_at_[fx.lead->id] = now_;
     }
     std::vector<ExpectedEvent> out = expected_events(fx);
     model_.commit(fx);
@@ -1198,7 +1199,7 @@ class ModelRun {
   std::vector<std::string> buyer_ids_, supplier_ids_, campaign_ids_, all_leads_, message_ids_;
   std::map<std::string, std::vector<std::string>> campaigns_by_buyer_, leads_by_buyer_;
   std::map<std::string, Lead> sent_leads_;
-  std::map<std::string, Millis> status_at_;  // lead id -> when a return last changed its status
+  std::map<std::string, Millis> changed_at_;  // lead id -> when a return last changed its status
   std::vector<Client> clients_;
   std::set<std::string> ledger_ids_;
   std::map<std::string, std::string> message_rows_, alert_rows_;

@@ -1,6 +1,6 @@
 // schema_upgrade_test.cc — a database written by the first release (schema 1) opened by this one:
 // the decision facts the new schema adds (docs/decision-facts.md) are derived for the rows already
-// there — each lead's earlier_delivery flag and status_at, a buyer_day row per day — and sent as
+// there — each lead's earlier_delivery flag and changed_at, a buyer_day row per day — and sent as
 // events, so replicas that synced before the upgrade receive them too.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -67,8 +67,8 @@ TEST(SchemaUpgrade, FromTheFirstReleaseDerivesAndSendsTheDecisionFacts) {
   CaseView& view = store.view();
   EXPECT_FALSE(view.find_lead("L1")->earlier_delivery);
   EXPECT_TRUE(view.find_lead("L2")->earlier_delivery) << "the same contact was delivered before";
-  EXPECT_EQ(view.find_lead("L3")->status_at, kT0 + 2 * kMillisPerHour);
-  EXPECT_EQ(view.find_lead("L1")->status_at, 0);
+  EXPECT_EQ(view.find_lead("L3")->changed_at, kT0 + 2 * kMillisPerHour);
+  EXPECT_EQ(view.find_lead("L1")->changed_at, 0);
 
   // The upgrade's events: the leads whose derived fields changed, and the day's facts.
   std::map<std::string, Json> sent;
@@ -80,7 +80,7 @@ TEST(SchemaUpgrade, FromTheFirstReleaseDerivesAndSendsTheDecisionFacts) {
   }
   ASSERT_EQ(sent.size(), 3u) << "L2, L3 and one buyer_day row";
   EXPECT_EQ(sent["lead L2"]["earlier_delivery"], true);
-  EXPECT_EQ(sent["lead L3"]["status_at"], kT0 + 2 * kMillisPerHour);
+  EXPECT_EQ(sent["lead L3"]["changed_at"], kT0 + 2 * kMillisPerHour);
   Result<BuyerDay> d = decode_buyer_day(sent["buyer_day B1:" + day]);
   ASSERT_TRUE(d.ok()) << sent["buyer_day B1:" + day].dump();
   EXPECT_EQ(d->sold, 3);

@@ -37,11 +37,11 @@ TEST(ServerRules, ALeadWhoseStatusAReturnChangedAlwaysReachesItsBuyer) {
   Json lead = lead_row("L-old");
   EXPECT_FALSE(as_buyer_at(lead, now).has_value()) << "untouched and past the window";
   lead["status"] = "RETURNED";
-  lead["status_at"] = kT0 + 2 * kHour;
+  lead["changed_at"] = kT0 + 2 * kHour;
   EXPECT_TRUE(as_buyer_at(lead, now).has_value());
   // Reopened and rejected: ACCEPTED again, and the buyer must learn it.
   lead["status"] = "ACCEPTED";
-  lead["status_at"] = kT0 + 3000 * kHour;
+  lead["changed_at"] = kT0 + 3000 * kHour;
   const std::optional<Json> row = as_buyer_at(lead, now);
   ASSERT_TRUE(row.has_value());
   EXPECT_EQ((*row)["status"], "ACCEPTED");
