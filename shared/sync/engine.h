@@ -83,7 +83,7 @@ struct PendingOp {
 class Engine {
  public:
   // Reads cursor, next seq and principal from the replica. The replica must outlive the engine,
-  // and every row write after construction goes through the engine (its lead index follows
+  // and every row write after construction goes through the engine (its facts index follows
   // them; to load rows behind its back, write them first and construct a new engine).
   Engine(Replica& replica, EngineConfig config);
   ~Engine();

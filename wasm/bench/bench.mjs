@@ -189,13 +189,13 @@ calls each after 2000 warm-up calls.
 | \`validate\` with ${lat.nLeads.toLocaleString('en-US')} leads | p50 ${us(lat.validate.p50)}, p99 ${us(lat.validate.p99)} | |
 | \`preview\` with 10 saved drafts pending in the outbox | p50 ${us(lat.previewPending.p50)}, p99 ${us(lat.previewPending.p99)} | |
 | \`preview\` while a submit is pending (${lat.previewSubmit.n} calls) | p50 ${us(lat.previewSubmit.p50)}, max ${us(lat.previewSubmit.max)} | |
-| first \`preview\` after \`loadRows\` (builds the lead index) | ${lat.firstMs.toFixed(0)} ms | |
-| writing the ${lat.nLeads.toLocaleString('en-US')} leads into the replica (\`loadRows\`, one transaction) | ${(lat.loadMs / 1000).toFixed(2)} s | |
+| first \`preview\` after \`loadWorld\` (builds the facts index) | ${lat.firstMs.toFixed(0)} ms | |
+| writing the ${lat.nLeads.toLocaleString('en-US')} leads into the replica (\`loadWorld\`, one transaction) | ${(lat.loadMs / 1000).toFixed(2)} s | |
 | wasm memory after the run | ${lat.memoryMiB.toFixed(0)} MiB | |
 
 Start-up is mostly V8 compiling the wasm functions the first calls reach (lazy compilation) and
 SQLite creating the replica's schema; later calls run tiered-up code. Live \`changes\` frames
-update the lead index in place; a \`reset\` empties it; only a new engine (\`loadRows\`, reopening) rebuilds it (docs/wasm.md
+update the facts index in place; a \`reset\` empties it; only a new engine (\`loadWorld\`, reopening) rebuilds it (docs/wasm.md
 "Performance"). The machine is shared with other builds: p99 and max move with the load.
 
 `;
