@@ -121,6 +121,22 @@ TEST_F(EngineTest, AppliedSubmitRemovesTheLocalDraft) {
   EXPECT_FALSE(replica.draft("R-1").has_value());
 }
 
+TEST_F(EngineTest, AResultWithAnUndecodableDecisionIsRefusedAndChangesNothing) {
+  connect();
+  sync_world();
+  ASSERT_TRUE(engine.save_draft(draft(), kNow).ok());
+  ASSERT_TRUE(engine.submit("R-1", kNow).ok());
+  const std::size_t writes = replica.writes();
+  Json frame = Json::parse(applied(2, 6));
+  frame["decision"] = Json{{"outcome", "maybe"}, {"facts", Json::object()}};
+  const Status s = engine.on_frame(frame.dump(), kNow);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::INVALID_ENUM);
+  EXPECT_EQ(s.error().field, "decision.outcome");
+  EXPECT_EQ(replica.writes(), writes) << "nothing written";
+  EXPECT_EQ(replica.outbox().size(), 2u) << "the ops stay until a valid answer";
+}
+
 TEST_F(EngineTest, DiscardRemovesTheDraftInTheSameWriteAsTheOutboxEntry) {
   ASSERT_TRUE(engine.save_draft(draft(), kNow).ok());
   const std::size_t writes = replica.writes();
