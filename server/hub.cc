@@ -2,40 +2,70 @@
 #include "server/hub.h"
 
 #include <boost/asio/post.hpp>
+#include <iterator>
 
 #include "sync/server_rules.h"
 
 namespace returns::server {
 namespace {
 
-// The events with their rows parsed once, for every audience of a page.
-std::vector<sync::StoredEvent> parse_rows(std::vector<store::Event>&& events) {
+sync::StoredEvent stored(store::Event&& e) {
+  return sync::StoredEvent{e.version,
+                           std::move(e.entity),
+                           std::move(e.entity_id),
+                           std::move(e.buyer_id),
+                           std::move(e.data),
+                           e.deleted};
+}
+
+std::vector<sync::StoredEvent> stored(std::vector<store::Event>&& events) {
   std::vector<sync::StoredEvent> out;
   out.reserve(events.size());
-  for (store::Event& e : events) {
-    Result<Json> j = parse_json(e.data);
-    out.push_back(sync::StoredEvent{e.version, std::move(e.entity), std::move(e.entity_id),
-                                    std::move(e.buyer_id),
-                                    j.ok() ? std::move(j).value() : Json::object(), e.deleted});
-  }
+  for (store::Event& e : events) out.push_back(stored(std::move(e)));
   return out;
 }
 
-// The changes frame one principal may see (the rule lives in sync/server_rules.h), shared.
-Frame shared_changes_frame(const std::vector<sync::StoredEvent>& events,
-                           const sync::Principal& principal, std::int64_t from, std::int64_t to) {
-  std::optional<std::string> frame = sync::changes_frame(events, principal, from, to);
+// The events the writer wrote that are exactly the log's (from, head]: the last `head - from`
+// written, counting up by one to `head`. Events of a rolled-back transaction come before the
+// committed ones that reuse their versions, or after `head` (never committed); anything else
+// (an event the capture missed) gives nothing, and the caller reads the log.
+std::optional<std::vector<sync::StoredEvent>> committed_run(std::vector<store::Event>&& written,
+                                                            std::int64_t from, std::int64_t head) {
+  while (!written.empty() && written.back().version > head) written.pop_back();
+  const auto need = static_cast<std::size_t>(head - from);
+  if (written.size() < need) return std::nullopt;
+  const std::size_t first = written.size() - need;
+  for (std::size_t i = 0; i < need; ++i) {
+    if (written[first + i].version != from + 1 + static_cast<std::int64_t>(i)) return std::nullopt;
+  }
+  std::vector<sync::StoredEvent> out;
+  out.reserve(need);
+  for (std::size_t i = first; i < written.size(); ++i) out.push_back(stored(std::move(written[i])));
+  return out;
+}
+
+Frame shared(std::optional<std::string>&& frame) {
   if (!frame) return nullptr;
   return std::make_shared<const std::string>(std::move(*frame));
 }
 
 }  // namespace
 
+// One page of committed events with what the frames need from the store, read on the writer
+// thread; the frames themselves are built on the I/O thread (Hub::broadcast).
+struct Hub::Page {
+  std::int64_t from = 0;
+  std::int64_t to = 0;
+  std::vector<sync::StoredEvent> events;
+  std::map<std::string, Millis> horizons;  // buyer id → lead horizon
+};
+
 Hub::Hub(boost::asio::io_context& ioc, store::Store& store, store::GroupWriter& writer,
          const Clock& clock, Metrics& metrics)
     : ioc_(ioc), store_(store), writer_(writer), clock_(clock), metrics_(metrics) {
   broadcast_head_ = store_.head_version();
   metrics_.head_version = broadcast_head_;
+  store_.capture_written_events(true);
 }
 
 void Hub::join(const std::shared_ptr<SyncSubscriber>& session) {
@@ -62,63 +92,95 @@ Millis Hub::lead_horizon(store::Store& store, const std::string& buyer_id) const
 }
 
 void Hub::on_commit(std::int64_t head) {
+  std::vector<store::Event> written = store_.take_written_events();
   if (head <= broadcast_head_) return;
-  // Drain everything new in pages; each page is one broadcast.
-  while (broadcast_head_ < head) {
-    const std::vector<sync::StoredEvent> events =
-        parse_rows(store_.events_since(broadcast_head_, sync::kLivePage));
-    if (events.empty()) break;
-    auto b = std::make_shared<Broadcast>();
-    b->from = broadcast_head_;
-    b->to = events.back().version;
-    sync::Principal op;
-    op.role = Role::operator_;
-    b->operators = shared_changes_frame(events, op, b->from, b->to);
-    std::set<std::string> buyers;
-    for (std::size_t i = 0; i < events.size(); ++i) {
-      if (!events[i].buyer_id.empty()) buyers.insert(events[i].buyer_id);
-      if (events[i].entity == "alert") {
-        b->alerts.push_back(
-            std::make_shared<const std::string>(sync::encode_alert(events[i].data)));
+  std::vector<sync::StoredEvent> events;
+  if (auto run = committed_run(std::move(written), broadcast_head_, head)) {
+    events = std::move(*run);
+  } else {
+    for (std::int64_t at = broadcast_head_; at < head;) {
+      std::vector<sync::StoredEvent> more =
+          stored(store_.events_since(at, static_cast<std::size_t>(head - at)));
+      if (more.empty()) break;
+      at = more.back().version;
+      for (sync::StoredEvent& e : more) events.push_back(std::move(e));
+    }
+  }
+  // Pages of at most kLivePage events, each one broadcast.
+  for (std::size_t first = 0; first < events.size(); first += sync::kLivePage) {
+    const std::size_t last = std::min(events.size(), first + sync::kLivePage);
+    auto page = std::make_shared<Page>();
+    page->from = broadcast_head_;
+    page->to = events[last - 1].version;
+    page->events.assign(
+        std::make_move_iterator(events.begin() + static_cast<std::ptrdiff_t>(first)),
+        std::make_move_iterator(events.begin() + static_cast<std::ptrdiff_t>(last)));
+    for (const sync::StoredEvent& e : page->events) {
+      if (!e.buyer_id.empty() && !page->horizons.count(e.buyer_id)) {
+        page->horizons[e.buyer_id] = lead_horizon(store_, e.buyer_id);
       }
     }
-    for (const std::string& buyer : buyers) {
-      sync::Principal p;
-      p.role = Role::buyer;
-      p.buyer_id = buyer;
-      p.lead_horizon = lead_horizon(store_, buyer);
-      if (Frame f = shared_changes_frame(events, p, b->from, b->to)) b->buyers[buyer] = f;
-    }
-    broadcast_head_ = b->to;
+    broadcast_head_ = page->to;
     metrics_.head_version = broadcast_head_;
-    boost::asio::post(ioc_, [this, b] {
-      for (auto& [ptr, weak] : weak_) {
-        if (auto s = weak.lock()) s->on_broadcast(*b);
+    boost::asio::post(ioc_, [this, page] { broadcast(*page); });
+  }
+}
+
+// I/O thread: one frame per audience, then every session picks its own.
+void Hub::broadcast(const Page& page) {
+  Broadcast b;
+  b.from = page.from;
+  b.to = page.to;
+  std::vector<const sync::StoredEvent*> all;
+  std::map<std::string, std::vector<const sync::StoredEvent*>> by_buyer;
+  all.reserve(page.events.size());
+  for (const sync::StoredEvent& e : page.events) {
+    all.push_back(&e);
+    if (!e.buyer_id.empty()) by_buyer[e.buyer_id].push_back(&e);
+    if (e.entity == "alert") {
+      if (Result<Json> alert = parse_json(e.data); alert.ok()) {
+        b.alerts.push_back(std::make_shared<const std::string>(sync::encode_alert(*alert)));
       }
-    });
+    }
+  }
+  sync::Principal op;
+  op.role = Role::operator_;
+  b.operators = shared(sync::changes_frame(all, op, b.from, b.to));
+  for (const auto& [buyer, events] : by_buyer) {
+    sync::Principal p;
+    p.role = Role::buyer;
+    p.buyer_id = buyer;
+    p.lead_horizon = page.horizons.at(buyer);
+    if (Frame f = shared(sync::changes_frame(events, p, b.from, b.to))) b.buyers[buyer] = f;
+  }
+  for (auto& [ptr, weak] : weak_) {
+    if (auto s = weak.lock()) s->on_broadcast(b);
   }
 }
 
 bool Hub::catch_up(sync::Principal principal, std::int64_t cursor,
                    std::function<void(CatchUp)> done) {
-  return writer_.post([this, principal, cursor,
-                       done = std::move(done)](store::Store& store) mutable {
-    CatchUp out;
-    const std::int64_t head = store.head_version();
-    if (sync::cursor_needs_reset(cursor, head, store.min_version())) {
-      out.reset = true;
-    } else {
-      if (principal.role == Role::buyer)
-        principal.lead_horizon = lead_horizon(store, principal.buyer_id);
-      const std::vector<sync::StoredEvent> events =
-          parse_rows(store.events_since(cursor, sync::kCatchUpBatch));
-      out.to = events.empty() ? cursor : events.back().version;
-      out.frame = shared_changes_frame(events, principal, cursor, out.to);
-      out.done = events.size() < sync::kCatchUpBatch || out.to >= head;
-    }
-    boost::asio::post(
-        ioc_, [done = std::move(done), out = std::move(out)]() mutable { done(std::move(out)); });
-  });
+  return writer_.post(
+      [this, principal, cursor, done = std::move(done)](store::Store& store) mutable {
+        auto out = std::make_shared<CatchUp>();
+        auto events = std::make_shared<std::vector<sync::StoredEvent>>();
+        const std::int64_t head = store.head_version();
+        if (sync::cursor_needs_reset(cursor, head, store.min_version())) {
+          out->reset = true;
+        } else {
+          if (principal.role == Role::buyer)
+            principal.lead_horizon = lead_horizon(store, principal.buyer_id);
+          *events = stored(store.events_since(cursor, sync::kCatchUpBatch));
+          out->to = events->empty() ? cursor : events->back().version;
+          out->done = events->size() < sync::kCatchUpBatch || out->to >= head;
+        }
+        // The frame is built on the I/O thread; the writer goes on with the next batch.
+        boost::asio::post(ioc_, [done = std::move(done), out, events, principal, cursor]() mutable {
+          if (!out->reset)
+            out->frame = shared(sync::changes_frame(*events, principal, cursor, out->to));
+          done(std::move(*out));
+        });
+      });
 }
 
 bool Hub::with_store(std::function<void(store::Store&)> job, std::function<void()> done) {

@@ -1,8 +1,10 @@
 // hub.h — fan-out between the writer and the sync sessions. After every commit the writer thread
-// reads the new events once, builds one immutable frame per audience (all operators share one,
-// each buyer gets one of their own rows) and posts it to the I/O thread, where every session of
-// that audience queues the same shared string. Catch-up reads also run on the writer thread, so
-// they are ordered with the broadcasts and a session never misses or repeats a change.
+// takes the events it has just written (read back from the log only when they do not add up)
+// and posts them to the I/O thread, which builds one immutable frame per audience (all operators
+// share one, each buyer gets one of their own rows) and hands it to every session of that
+// audience. Catch-up reads also run on the writer thread and post their events the same way, so
+// they are ordered with the broadcasts and a session never misses or repeats a change; building
+// frames on the I/O thread keeps the writer (the one thread every op waits for) on SQLite work.
 #pragma once
 
 #include <atomic>
@@ -78,6 +80,9 @@ class Hub {
   Metrics& metrics() { return metrics_; }
 
  private:
+  struct Page;
+  void broadcast(const Page& page);  // I/O thread
+
   boost::asio::io_context& ioc_;
   store::Store& store_;
   store::GroupWriter& writer_;

@@ -23,6 +23,7 @@
 #include "server/log.h"
 #include "server/token.h"
 #include "server/transport.h"
+#include "store/checkpointer.h"
 #include "store/demo_data.h"
 #include "store/reports.h"
 
@@ -130,6 +131,19 @@ std::optional<Millis> parse_ttl(const std::string& s) {
   return std::stoll(digits) * unit;
 }
 
+// An integer flag in [lo, hi], or its default when absent; nothing when malformed or out of range.
+std::optional<std::int64_t> int_flag(const Args& a, const std::string& name, std::int64_t fallback,
+                                     std::int64_t lo, std::int64_t hi) {
+  if (!a.has(name)) return fallback;
+  const std::string v = a.get(name);
+  std::int64_t out = 0;
+  const auto r = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (r.ec != std::errc() || r.ptr != v.data() + v.size() || out < lo || out > hi) {
+    return std::nullopt;
+  }
+  return out;
+}
+
 // The full usage text: --help, an unknown command or flag.
 int help(const std::string& error) {
   if (!error.empty()) std::fprintf(stderr, "returnsd: %s\n", error.c_str());
@@ -140,6 +154,9 @@ int help(const std::string& error) {
       "                   [--secret-file F] [--sync full|normal] [--allowed-origin O]\n"
       "                   [--port-file F] [--spike-every SECONDS] [--pkg-dir DIR]\n"
       "                   [--clock-start UTC_MS]   (the clock starts there: reproducible demos)\n"
+      "                   [--commit-batch N]   (ops per transaction at most; 1: no group commit)\n"
+      "                   [--op-rate R] [--op-burst B]   (ops per second and burst per "
+      "connection)\n"
       "                   [--tls-cert CERT.pem --tls-key KEY.pem]   (https and wss only)\n"
       "  returnsd token --role operator|buyer [--buyer ID] [--subject NAME] [--ttl 24h]\n"
       "                 [--secret-file F]\n"
@@ -403,6 +420,12 @@ int cmd_serve(const Args& a) {
       return usage("--clock-start is UTC milliseconds since the epoch");
     }
   }
+  const auto commit_batch = int_flag(a, "--commit-batch", 1024, 1, 100'000);
+  if (!commit_batch) return usage("--commit-batch is ops per transaction, 1 to 100000");
+  const auto op_rate = int_flag(a, "--op-rate", 50, 1, 1'000'000);
+  if (!op_rate) return usage("--op-rate is ops per second per connection, 1 to 1000000");
+  const auto op_burst = int_flag(a, "--op-burst", 200, 1, 1'000'000);
+  if (!op_burst) return usage("--op-burst is ops, 1 to 1000000");
   const std::string pkg_root = a.get("--pkg-dir");
   if (!pkg_root.empty() && !std::filesystem::is_directory(pkg_root)) {
     return usage("--pkg-dir: " + pkg_root + " is not a directory (run make wasm-package)");
@@ -429,7 +452,13 @@ int cmd_serve(const Args& a) {
 
   IoContext ioc{1};
   Metrics metrics;
-  store::GroupWriter writer(*store, clock);
+  // Checkpoints run on their own thread, not inside the writer's commits (store/checkpointer.h).
+  Result<std::unique_ptr<store::Checkpointer>> checkpointer =
+      store::Checkpointer::start(store->db(), a.get("--db", "./var/returns.db"));
+  if (!checkpointer.ok()) return usage(checkpointer.error().message);
+  store::GroupWriter::Options writer_options;
+  writer_options.max_batch = static_cast<std::size_t>(*commit_batch);
+  store::GroupWriter writer(*store, clock, writer_options);
   Hub hub(ioc, *store, writer, clock, metrics);
   writer.set_on_commit([&hub](std::int64_t head) { hub.on_commit(head); });
   HttpConfig http;
@@ -461,6 +490,8 @@ int cmd_serve(const Args& a) {
   // still drains instead of killing the process.
   boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
   SessionLimits limits;
+  limits.ops_per_second = static_cast<double>(*op_rate);
+  limits.op_burst = static_cast<double>(*op_burst);
   auto listener = std::make_shared<Listener>(ioc, hub, *secret, http, limits, tls.get());
   if (Status s = listener->open({address, static_cast<unsigned short>(port)}); !s.ok()) {
     return usage(s.error().message);

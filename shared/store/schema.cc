@@ -12,7 +12,7 @@
 namespace returns::store {
 namespace {
 
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     // 1: everything the first release needs.
     R"sql(
 CREATE TABLE buyers (
@@ -170,6 +170,27 @@ UPDATE leads SET earlier_delivery = 1 WHERE EXISTS (
 UPDATE leads SET changed_at = (SELECT MAX(at) FROM ledger WHERE ledger.lead_id = leads.id)
   WHERE id IN (SELECT lead_id FROM ledger);
 )sql",
+    // 3: auto-accepts counted per buyer, UTC day and rule, maintained with each change of a
+    // return (was: counted over the returns table on every decision, a scan of the day's
+    // auto-accepts that grew through the day).
+    R"sql(
+CREATE TABLE agg_auto (
+  buyer_id TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  rule TEXT NOT NULL,
+  accepted INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (buyer_id, day, rule)
+) WITHOUT ROWID;
+INSERT INTO agg_auto (buyer_id, day, rule, accepted)
+  SELECT buyer_id,
+         CASE WHEN decided_at >= 0 THEN decided_at / 86400000
+              ELSE -((-decided_at + 86399999) / 86400000) END,
+         substr(decided_by, 6), COUNT(*)
+  FROM returns
+  WHERE decided_by >= 'auto:' AND decided_by < 'auto;' AND state = 'accepted'
+  GROUP BY 1, 2, 3;
+DROP INDEX returns_auto;
+)sql",
 };
 
 }  // namespace
@@ -181,6 +202,7 @@ Status migrate(Database& db, int* from_version, int to_version) {
   if (!st.ok()) return st.error();
   int current = 0;
   if (st->step()) current = static_cast<int>(st->int64(0));
+  st->reset();  // a statement left running keeps its schema locked (DROP INDEX fails)
   if (from_version != nullptr) *from_version = current;
   if (current > schema_version()) {
     return make_error(ErrorCode::INTERNAL, "",

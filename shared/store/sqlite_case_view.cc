@@ -128,13 +128,9 @@ RateCounts SqliteCaseView::trailing_counts(const std::string& buyer_id, Millis n
 
 int SqliteCaseView::auto_accepted_on_day(const std::string& buyer_id, const std::string& rule_id,
                                          std::int64_t day) const {
-  Statement& st = db_.cached(
-      "SELECT COUNT(*) FROM returns WHERE buyer_id = ?1 AND decided_by = ?2 AND state = "
-      "'accepted' AND decided_at >= ?3 AND decided_at < ?4");
-  st.bind(1, buyer_id)
-      .bind(2, "auto:" + rule_id)
-      .bind(3, day * kMillisPerDay)
-      .bind(4, (day + 1) * kMillisPerDay);
+  Statement& st =
+      db_.cached("SELECT accepted FROM agg_auto WHERE buyer_id = ?1 AND day = ?2 AND rule = ?3");
+  st.bind(1, buyer_id).bind(2, day).bind(3, rule_id);
   int n = 0;
   if (st.step()) n = static_cast<int>(st.int64(0));
   st.reset();

@@ -1,6 +1,7 @@
 // sqlite_case_view.h — the core's CaseView answered from the authoritative SQLite tables.
-// Rows are decoded on first use and cached until invalidate(); the store invalidates after
-// every op it writes, so the core always sees the state as of the previous op in the batch.
+// Rows are decoded on first use and cached until invalidate() or forget_*(); after every op it
+// writes the store forgets the rows that op changed, so the core always sees the state as of the
+// previous op in the batch (and reference data stays decoded across ops).
 #pragma once
 
 #include <map>
@@ -19,6 +20,7 @@ class SqliteCaseView final : public CaseView {
   void invalidate();
   // Drops one cached lead (after it was inserted or changed) and keeps the rest.
   void forget_lead(const std::string& id) { leads_.erase(id); }
+  void forget_return(const std::string& id) { returns_.erase(id); }
 
   const Lead* find_lead(const std::string& id) const override;
   const Campaign* find_campaign(const std::string& id) const override;

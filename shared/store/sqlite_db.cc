@@ -3,7 +3,8 @@
 
 #include <sqlite3.h>
 
-#include <map>
+#include <functional>
+#include <unordered_map>
 
 namespace returns::store {
 namespace {
@@ -83,8 +84,14 @@ bool Statement::is_null(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
 
+// Looked up once per statement run on the hot path: hashed, not ordered (an ordered map compared
+// long SQL texts that share their first words).
+struct SqlHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
 struct Database::Cache {
-  std::map<std::string, Statement, std::less<>> statements;
+  std::unordered_map<std::string, Statement, SqlHash, std::equal_to<>> statements;
 };
 
 Database::Database(sqlite3* db) : db_(db), cache_(std::make_unique<Cache>()) {}

@@ -24,6 +24,9 @@ class Store::Impl {
   SqliteCaseView view_;
   std::int64_t ledger_seq_ = 0;
   std::int64_t head_ = 0;
+  // Events as written, for the fan-out (Store::take_written_events); rolled-back ones included.
+  bool capture_ = false;
+  std::vector<Event> written_;
   // (buyer, UTC day) whose BuyerDay row changed in the current op or ingest: flush_days() sends
   // them before the op's result (or the ingest's commit) so its version covers them.
   std::set<std::pair<std::string, std::int64_t>> dirty_days_;
@@ -43,17 +46,27 @@ class Store::Impl {
 
   Status event(std::string_view entity, const std::string& id, const std::string& buyer_id,
                Millis at, const Json& data, bool deleted = false) {
+    return event_text(entity, id, buyer_id, at, data.dump(), deleted);
+  }
+  // The same with the row already serialized (when the table row stores the same text).
+  Status event_text(std::string_view entity, const std::string& id, const std::string& buyer_id,
+                    Millis at, std::string text, bool deleted = false) {
     Statement& st = db_.cached(
         "INSERT INTO events (entity, entity_id, buyer_id, at, deleted, data) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    st.bind(1, entity).bind(2, id).bind(4, at).bind(5, deleted ? 1 : 0).bind(6, data.dump());
+    st.bind(1, entity).bind(2, id).bind(4, at).bind(5, deleted ? 1 : 0).bind(6, text);
     if (buyer_id.empty()) {
       st.bind_null(3);
     } else {
       st.bind(3, buyer_id);
     }
     Status s = st.run();
-    if (s.ok()) head_ = db_.last_insert_rowid();
+    if (!s.ok()) return s;
+    head_ = db_.last_insert_rowid();
+    if (capture_) {
+      written_.push_back(
+          Event{head_, std::string(entity), id, buyer_id, at, std::move(text), deleted});
+    }
     return s;
   }
 
@@ -99,7 +112,7 @@ class Store::Impl {
     return st.run();
   }
 
-  Status upsert_return(const ReturnCase& r) {
+  Status upsert_return(const ReturnCase& r, const std::string& text) {
     Statement& st = db_.cached(
         "INSERT INTO returns (id, lead_id, buyer_id, state, reason, submitted_at, decided_by, "
         "decided_at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
@@ -111,7 +124,7 @@ class Store::Impl {
         .bind(3, r.buyer_id)
         .bind(4, to_string(r.state))
         .bind(6, r.submitted_at)
-        .bind(9, to_json(r).dump());
+        .bind(9, text);
     if (r.reason) {
       st.bind(5, to_string(*r.reason));
     } else {
@@ -164,17 +177,9 @@ class Store::Impl {
     }
     agg.reset();
     Statement& autos = db_.cached(
-        "SELECT decided_by, COUNT(*) FROM returns WHERE buyer_id = ?1 AND decided_by >= 'auto:' "
-        "AND decided_by < 'auto;' AND state = 'accepted' AND decided_at >= ?2 AND decided_at < ?3 "
-        "GROUP BY decided_by");
-    autos.bind(1, buyer_id).bind(2, day * kMillisPerDay).bind(3, (day + 1) * kMillisPerDay);
-    while (autos.step()) {
-      Decision by;
-      by.by = autos.text(0);
-      if (std::optional<std::string> rule = auto_rule_of(by)) {
-        d.auto_accepted[*rule] = static_cast<int>(autos.int64(1));
-      }
-    }
+        "SELECT rule, accepted FROM agg_auto WHERE buyer_id = ?1 AND day = ?2 AND accepted > 0");
+    autos.bind(1, buyer_id).bind(2, day);
+    while (autos.step()) d.auto_accepted[autos.text(0)] = static_cast<int>(autos.int64(1));
     autos.reset();
     return d;
   }
@@ -182,11 +187,19 @@ class Store::Impl {
   void touch_day(const std::string& buyer_id, std::int64_t day) {
     dirty_days_.insert({buyer_id, day});
   }
-  // A return's decision as the per-day auto-accept counts see it.
-  void touch_auto_day(const ReturnCase& r) {
-    if (r.state == ReturnState::accepted && r.decision && auto_rule_of(*r.decision)) {
-      touch_day(r.buyer_id, utc_day(r.decision->at));
-    }
+  // A return as the per-day auto-accept counts see it: `delta` +1 for its state after a change,
+  // -1 for its state before, so agg_auto counts the accepted returns an automatic rule decided.
+  Status count_auto(const ReturnCase& r, std::int64_t delta) {
+    if (r.state != ReturnState::accepted || !r.decision) return Status::Ok();
+    const std::optional<std::string> rule = auto_rule_of(*r.decision);
+    if (!rule) return Status::Ok();
+    const std::int64_t day = utc_day(r.decision->at);
+    touch_day(r.buyer_id, day);
+    Statement& st = db_.cached(
+        "INSERT INTO agg_auto (buyer_id, day, rule, accepted) VALUES (?1, ?2, ?3, ?4) "
+        "ON CONFLICT (buyer_id, day, rule) DO UPDATE SET accepted = accepted + excluded.accepted");
+    st.bind(1, r.buyer_id).bind(2, day).bind(3, *rule).bind(4, delta);
+    return st.run();
   }
 
   Status flush_days(Millis now) {
@@ -234,8 +247,12 @@ class Store::Impl {
     std::optional<Lead> before;
     if (fx.ret) {
       if (const Lead* l = view_.find_lead(fx.ret->lead_id)) before = *l;
-      if (const ReturnCase* r = view_.find_return(fx.ret->id)) touch_auto_day(*r);
-      if (!fx.return_deleted) touch_auto_day(*fx.ret);
+      if (const ReturnCase* r = view_.find_return(fx.ret->id)) {
+        if (Status s = count_auto(*r, -1); !s.ok()) return s;
+      }
+      if (!fx.return_deleted) {
+        if (Status s = count_auto(*fx.ret, +1); !s.ok()) return s;
+      }
     }
     if (fx.ret) {
       if (fx.return_deleted) {
@@ -248,8 +265,9 @@ class Store::Impl {
           return s;
         }
       } else {
-        if (Status s = upsert_return(*fx.ret); !s.ok()) return s;
-        if (Status s = event("return", fx.ret->id, fx.ret->buyer_id, now, to_json(*fx.ret));
+        std::string text = to_json(*fx.ret).dump();
+        if (Status s = upsert_return(*fx.ret, text); !s.ok()) return s;
+        if (Status s = event_text("return", fx.ret->id, fx.ret->buyer_id, now, std::move(text));
             !s.ok()) {
           return s;
         }
@@ -278,6 +296,7 @@ class Store::Impl {
           "INSERT OR IGNORE INTO ledger (id, seq, kind, return_id, lead_id, buyer_id, "
           "supplier_id, amount_cents, at, reverses, data) "
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+      std::string text = to_json(e).dump();
       st.bind(1, e.id)
           .bind(2, ledger_seq_ + 1)
           .bind(3, to_string(e.kind))
@@ -287,7 +306,7 @@ class Store::Impl {
           .bind(7, e.supplier_id)
           .bind(8, e.amount_cents)
           .bind(9, e.at)
-          .bind(11, to_json(e).dump());
+          .bind(11, text);
       if (e.reverses.empty()) {
         st.bind_null(10);
       } else {
@@ -298,7 +317,7 @@ class Store::Impl {
       ++ledger_seq_;
       // Charge-backs reveal supplier cost: operators only.
       const std::string scope = e.kind == EntryKind::supplier_chargeback ? "" : e.buyer_id;
-      if (Status s = event("ledger", e.id, scope, now, to_json(e)); !s.ok()) return s;
+      if (Status s = event_text("ledger", e.id, scope, now, std::move(text)); !s.ok()) return s;
       const Lead* lead = view_.find_lead(e.lead_id);
       if (lead == nullptr) continue;
       if (e.kind == EntryKind::revenue_reversal) {
@@ -339,7 +358,12 @@ class Store::Impl {
         return s;
       }
     }
-    view_.invalidate();
+    // Forget what this op changed; the buyer's row (a policy) is forgotten by put_buyer_row.
+    if (fx.ret) {
+      view_.forget_return(fx.ret->id);
+      view_.forget_lead(fx.ret->lead_id);
+    }
+    if (fx.lead) view_.forget_lead(fx.lead->id);
     return Status::Ok();
   }
 
@@ -510,6 +534,10 @@ class Store::Impl {
 Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions options) {
   Result<std::unique_ptr<Database>> db = Database::open(path, options.sync);
   if (!db.ok()) return db.error();
+  if (Status s = (*db)->exec("PRAGMA cache_size = -" + std::to_string(options.cache_mib * 1024));
+      !s.ok()) {
+    return s.error();
+  }
   int found_version = 0;
   if (Status s = migrate(**db, &found_version); !s.ok()) return s.error();
   std::unique_ptr<Store> store(new Store());
@@ -743,6 +771,17 @@ std::vector<Event> Store::events_since(std::int64_t cursor, std::size_t limit) {
 }
 
 std::int64_t Store::head_version() { return impl_->head_; }
+
+void Store::capture_written_events(bool on) {
+  impl_->capture_ = on;
+  impl_->written_.clear();
+}
+
+std::vector<Event> Store::take_written_events() {
+  std::vector<Event> out;
+  out.swap(impl_->written_);
+  return out;
+}
 
 std::int64_t Store::min_version() {
   Statement& st = db_->cached("SELECT MIN(version) FROM events");

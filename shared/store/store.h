@@ -20,6 +20,9 @@ struct StoreOptions {
   Database::Sync sync = Database::Sync::full;  // acknowledged = durable
   // The `at` of the events an upgrade of an older database writes (the server passes its clock).
   Millis upgrade_time = 0;
+  // SQLite's page cache for this connection. The default 2 MiB makes every op re-read index
+  // pages from the OS once the leads outgrow it.
+  int cache_mib = 64;
 };
 
 // One op as a client pushed it.
@@ -102,6 +105,13 @@ class Store {
   Result<std::vector<Alert>> detect_spikes(Millis now);
 
   std::vector<Event> events_since(std::int64_t cursor, std::size_t limit);
+  // Every event this connection wrote since the last take (capture on), in the order written,
+  // `data` as stored — so the fan-out need not read back what was just committed. Events of a
+  // transaction that rolled back are included, and their versions are reused by the next one:
+  // the caller keeps a run only when its versions count up by one from where it stands
+  // (server/hub.cc) and reads the log otherwise.
+  void capture_written_events(bool on);
+  std::vector<Event> take_written_events();
   std::int64_t head_version();
   std::int64_t min_version();  // oldest version still in the log (cursors below it reset)
   std::int64_t last_seq(const std::string& client_id);

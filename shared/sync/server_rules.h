@@ -27,19 +27,25 @@ bool cursor_needs_reset(std::int64_t cursor, std::int64_t head, std::int64_t min
 // not sent unless a return changed their status.
 Millis lead_horizon(const Policy& policy, Millis now);
 
-// One stored event with its parsed row, as catch-up and fan-out read it.
+// One stored event as catch-up and fan-out read it: its row as the JSON text the store wrote
+// (the core codec's output, so it is valid JSON with sorted keys).
 struct StoredEvent {
   std::int64_t version = 0;
   std::string entity;
   std::string entity_id;
   std::string buyer_id;  // scope: empty = operators only
-  Json data;
+  std::string data;
   bool deleted = false;
 };
 
 // The `changes` frame `principal` may see of `events` (from, to], or nothing when none is
-// visible (no frame is sent then).
+// visible (no frame is sent then). Byte for byte what encode_changes gives for the rows
+// visible_row lets through; but an operator's rows are copied as stored, never parsed, and a
+// buyer's frame parses only that buyer's rows.
 std::optional<std::string> changes_frame(const std::vector<StoredEvent>& events,
+                                         const Principal& principal, std::int64_t from,
+                                         std::int64_t to);
+std::optional<std::string> changes_frame(const std::vector<const StoredEvent*>& events,
                                          const Principal& principal, std::int64_t from,
                                          std::int64_t to);
 

@@ -116,6 +116,7 @@ class Server {
   // SIGTERM, then waits (up to `timeout`, SIGKILL after). The exit code, or 128 + signal.
   int stop(Ms timeout = 15s);
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }  // -1 when not running (benchmarks read its CPU time)
 
   unsigned short port() const { return port_; }
   Transport transport() const { return options_.tls ? Transport::tls : Transport::plain; }

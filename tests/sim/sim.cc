@@ -372,11 +372,10 @@ Principal Simulation::scoped(const Principal& p) {
 std::vector<sync::StoredEvent> Simulation::read_events(std::int64_t after, std::size_t limit) {
   std::vector<sync::StoredEvent> out;
   for (store::Event& e : store_->events_since(after, limit)) {
-    Result<Json> j = parse_json(e.data);
     // The injected facts bug: the decision-facts rows never leave the server.
     if (options_.inject_facts_bug && e.entity == "buyer_day") continue;
-    out.push_back(sync::StoredEvent{e.version, e.entity, e.entity_id, e.buyer_id,
-                                    j.ok() ? std::move(j).value() : Json::object(), e.deleted});
+    out.push_back(sync::StoredEvent{e.version, std::move(e.entity), std::move(e.entity_id),
+                                    std::move(e.buyer_id), std::move(e.data), e.deleted});
   }
   return out;
 }
@@ -910,9 +909,11 @@ void Simulation::check(std::vector<std::string>& problems) {
     }
   }
   // 3. Each replica equals the server's state within its scope.
-  std::map<std::pair<std::string, std::string>, sync::StoredEvent> latest;
+  std::map<std::pair<std::string, std::string>, std::pair<sync::StoredEvent, Json>> latest;
   for (sync::StoredEvent& e : read_events(0, 1'000'000)) {
-    latest[{e.entity, e.entity_id}] = std::move(e);
+    Result<Json> row = parse_json(e.data);
+    auto& slot = latest[{e.entity, e.entity_id}];  // the key before `e` is moved from
+    slot = {std::move(e), row.ok() ? *row : Json::object()};
   }
   for (const Client& c : clients_) {
     if (!c.engine->principal()) {
@@ -924,8 +925,9 @@ void Simulation::check(std::vector<std::string>& problems) {
     unbounded.lead_horizon = 0;
     std::size_t compared = 0;
     std::set<std::pair<std::string, std::string>> expected_keys;
-    for (const auto& [key, e] : latest) {
-      sync::EventView view{e.entity, e.entity_id, e.buyer_id, &e.data, e.deleted};
+    for (const auto& [key, latest_row] : latest) {
+      const auto& [e, data] = latest_row;
+      sync::EventView view{e.entity, e.entity_id, e.buyer_id, &data, e.deleted};
       std::optional<Json> want = e.deleted ? std::nullopt : sync::visible_row(view, p);
       if (!e.deleted && !want && sync::visible_row(view, unbounded)) {
         // A lead past the buyer's horizon: the server stops sending it, the portal may keep it.

@@ -96,5 +96,65 @@ TEST(SchemaUpgrade, FromTheFirstReleaseDerivesAndSendsTheDecisionFacts) {
   std::filesystem::remove(path);
 }
 
+// Schema 3 counts auto-accepts per buyer, day and rule in agg_auto: the upgrade counts the
+// accepted returns an automatic rule decided (not a manual decision, not a reopened one, each on
+// the day it was decided), and the counts answer the decision facts from then on.
+TEST(SchemaUpgrade, ToSchemaThreeCountsTheAutoAcceptsAlreadyDecided) {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("schema_upgrade3_" + std::to_string(::getpid()) + ".db"))
+                               .string();
+  std::filesystem::remove(path);
+  const std::int64_t day = utc_day(kT0);
+  const Millis midnight = day * kMillisPerDay;
+  {
+    auto db = Database::open(path);
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    int found = -1;
+    ASSERT_TRUE(migrate(**db, &found, 2).ok());
+    EXPECT_EQ(found, 0);
+    Buyer b{"B1", "Buyer", Billing::prepaid, {}, default_policy()};
+    ASSERT_TRUE(
+        (*db)
+            ->exec("INSERT INTO buyers (id, data) VALUES ('B1', '" + to_json(b).dump() + "')")
+            .ok());
+    ASSERT_TRUE((*db)->exec("INSERT INTO suppliers (id, data) VALUES ('S1', '{}')").ok());
+    ASSERT_TRUE(
+        (*db)->exec("INSERT INTO campaigns (id, buyer_id, data) VALUES ('C1','B1','{}')").ok());
+    auto ret = [&](const std::string& id, const std::string& state, const std::string& by,
+                   Millis at) {
+      const std::string lead = "L" + id;
+      ASSERT_TRUE((*db)
+                      ->exec("INSERT INTO leads (id, buyer_id, supplier_id, campaign_id, vertical, "
+                             "state, zip, contact_hash, tcpa_flag, price_cents, cost_cents, "
+                             "delivered_at, status) VALUES ('" +
+                             lead + "','B1','S1','C1','mva','TX','','h" + id + "',0,5000,2000," +
+                             std::to_string(kT0) + ",'ACCEPTED')")
+                      .ok());
+      ASSERT_TRUE((*db)
+                      ->exec("INSERT INTO returns (id, lead_id, buyer_id, state, reason, "
+                             "submitted_at, decided_by, decided_at, data) VALUES ('" +
+                             id + "','" + lead + "','B1','" + state + "','bad_contact'," +
+                             std::to_string(at) + ",'" + by + "'," + std::to_string(at) + ",'{}')")
+                      .ok());
+    };
+    ret("R1", "accepted", "auto:fast", midnight + kMillisPerHour);
+    ret("R2", "accepted", "auto:fast", midnight + 23 * kMillisPerHour);
+    ret("R3", "accepted", "auto:trusted", midnight + 3 * kMillisPerHour);
+    ret("R4", "accepted", "auto:fast", midnight + kMillisPerDay);  // the next day
+    ret("R5", "accepted", "ops-anna", midnight + kMillisPerHour);  // decided by a person
+    ret("R6", "pending", "auto:fast", midnight + kMillisPerHour);  // reopened: no longer counts
+  }
+  auto opened = Store::open(path, StoreOptions{});
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  CaseView& view = (*opened)->view();
+  EXPECT_EQ(view.auto_accepted_on_day("B1", "fast", day), 2);
+  EXPECT_EQ(view.auto_accepted_on_day("B1", "trusted", day), 1);
+  EXPECT_EQ(view.auto_accepted_on_day("B1", "fast", day + 1), 1);
+  EXPECT_EQ(view.auto_accepted_on_day("B1", "fast", day + 2), 0);
+  EXPECT_EQ(view.auto_accepted_on_day("B2", "fast", day), 0);
+  opened->reset();
+  std::filesystem::remove(path);
+}
+
 }  // namespace
 }  // namespace returns::store

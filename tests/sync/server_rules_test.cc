@@ -47,5 +47,77 @@ TEST(ServerRules, ALeadWhoseStatusAReturnChangedAlwaysReachesItsBuyer) {
   EXPECT_EQ((*row)["status"], "ACCEPTED");
 }
 
+// The reference: each stored row parsed, filtered by visible_row, encoded by encode_changes.
+std::optional<std::string> reference_frame(const std::vector<StoredEvent>& events,
+                                           const Principal& p, std::int64_t from, std::int64_t to) {
+  Changes c;
+  c.from = from;
+  c.to = to;
+  for (const StoredEvent& e : events) {
+    const Json data = Json::parse(e.data);
+    EventView view{e.entity, e.entity_id, e.buyer_id, &data, e.deleted};
+    if (std::optional<Json> row = visible_row(view, p)) {
+      c.items.push_back(ChangeItem{e.version, e.entity, e.entity_id, std::move(*row)});
+    }
+  }
+  if (c.items.empty()) return std::nullopt;
+  return encode_changes(c);
+}
+
+TEST(ServerRules, ChangesFramesFromStoredTextEqualTheEncodedRowsForEveryAudience) {
+  const Millis now = kT0 + 400 * kHour;
+  Json old_lead = lead_row("L-old", now - 2000 * kHour);  // past the window: not for the buyer
+  Json returned = lead_row("L-ret", now - 2000 * kHour);
+  returned["status"] = "RETURNED";
+  returned["changed_at"] = now - kHour;
+  Json other = lead_row("L-other");
+  other["buyer_id"] = "B-2";
+  const Json chargeback = {{"id", "E-2"},          {"kind", "supplier_chargeback"},
+                           {"amount_cents", -900}, {"buyer_id", kBuyer},
+                           {"supplier_id", "S-1"}, {"return_id", "R-1"}};
+  const Json credit = {{"id", "E-1"},        {"kind", "revenue_reversal"}, {"amount_cents", -2000},
+                       {"buyer_id", kBuyer}, {"supplier_id", "S-1"},       {"return_id", "R-1"}};
+  const Json ret = {
+      {"id", "R-1"},
+      {"buyer_id", kBuyer},
+      {"state", "accepted"},
+      {"note", "Ünïcode \"quoted\" note"},
+      {"decision", {{"credit_cents", 2000}, {"charged_back", true}, {"chargeback_cents", 900}}}};
+  std::vector<StoredEvent> events = {
+      {11, "buyer", kBuyer, kBuyer, buyer_row().dump(), false},
+      {12, "supplier", "S-1", "", Json{{"id", "S-1"}, {"name", "Supplyco"}}.dump(), false},
+      {13, "lead", "L-1", kBuyer, lead_row("L-1", now - kHour).dump(), false},
+      {14, "lead", "L-old", kBuyer, old_lead.dump(), false},
+      {15, "lead", "L-ret", kBuyer, returned.dump(), false},
+      {16, "lead", "L-other", "B-2", other.dump(), false},
+      {17, "return", "R-1", kBuyer, ret.dump(), false},
+      {18, "ledger", "E-1", kBuyer, credit.dump(), false},
+      {19, "ledger", "E-2", "", chargeback.dump(), false},
+      {20, "return", "R-2", kBuyer, Json{{"id", "R-2"}, {"deleted", true}}.dump(), true},
+      {21, "alert", "A-1", "", Json{{"id", "A-1"}, {"kind", "spike"}}.dump(), false},
+  };
+  Principal op;
+  op.role = Role::operator_;
+  Principal buyer = buyer_principal();
+  buyer.lead_horizon = lead_horizon(default_policy(), now);
+  Principal b2 = buyer;
+  b2.buyer_id = "B-2";
+  Principal nobody = buyer;
+  nobody.buyer_id = "B-9";
+  for (const Principal& p : {op, buyer, b2, nobody}) {
+    SCOPED_TRACE(p.buyer_id.empty() ? "operator" : p.buyer_id);
+    EXPECT_EQ(changes_frame(events, p, 10, 21), reference_frame(events, p, 10, 21));
+  }
+  // What the buyer's frame holds and leaves out, spelled out once.
+  const std::string frame = *changes_frame(events, buyer, 10, 21);
+  EXPECT_EQ(frame.find("Supplyco"), std::string::npos);
+  EXPECT_EQ(frame.find("L-old"), std::string::npos);
+  EXPECT_EQ(frame.find("L-other"), std::string::npos);
+  EXPECT_EQ(frame.find("supplier_chargeback"), std::string::npos);
+  EXPECT_EQ(frame.find("chargeback_cents"), std::string::npos);
+  EXPECT_NE(frame.find("L-ret"), std::string::npos);
+  EXPECT_FALSE(changes_frame(events, nobody, 10, 21).has_value());
+}
+
 }  // namespace
 }  // namespace returns::sync

@@ -1,0 +1,1008 @@
+// lean_load.cc — the server's ceiling: many lean sync clients (no engine, no replica: they speak
+// the protocol, track their own ops and results, and count and timestamp frames) over several
+// I/O threads, against a real returnsd started here with its own database. Buyers' devices
+// submit returns at an offered rate (open loop, pushes of up to 100 ops); operators accept every
+// return the server put to manual review. The rate steps up through `--rates`; each step is
+// measured after a warm-up and reported on its own line; between steps new work stops until
+// every op is answered. Numbers and commands: BENCHMARKS.md "The server's ceiling".
+//
+//   lean_load [--rates R1,R2,…] [--seconds S] [--warmup W] [--threads T] [--buyers B]
+//             [--devices D] [--operators O] [--inflight K] [--sync full|normal]
+//             [--commit-batch N] [--drain-seconds D] [--p99-ms L] [--json FILE]
+//
+// Checks (exit 1 when one fails):
+//   1. every op pushed got exactly one result (a second result, or one for a seq never pushed,
+//      is a problem; after the last drain nothing is outstanding);
+//   2. the server applied exactly the ops pushed (GET /metrics), none refused;
+//   3. the final state, read from the server's database after it stopped: every submitted
+//      return is accepted, its lead RETURNED, with exactly one revenue reversal.
+// With `--smoke` a failed check is the only failure; otherwise a step whose result p99 is over
+// `--p99-ms` or that did not keep up is reported as past the ceiling (not a failure).
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <fstream>
+#include <future>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.h"
+#include "server/token.h"
+#include "store/sqlite_db.h"
+
+namespace {
+
+using namespace returns;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+using TimePoint = SteadyClock::time_point;
+using namespace std::chrono_literals;
+
+// --- Options -------------------------------------------------------------------------------------
+
+struct Options {
+  std::vector<double> rates = {1000};  // offered submits per second, one step each
+  double seconds = 10;                 // measured per step
+  double warmup = 2;                   // per step, before measuring
+  int threads = 2;
+  int buyers = 100;
+  int devices = 2;  // connections per buyer
+  int operators = 6;
+  int inflight = 256;  // unanswered ops per connection at most
+  std::string sync = "full";
+  int commit_batch = 0;  // 0: the server's default
+  double drain_seconds = 60;
+  double p99_ms = 50;
+  bool smoke = false;
+  std::string json_out;
+};
+
+[[noreturn]] void usage(const std::string& why) {
+  std::fprintf(stderr,
+               "lean_load: %s\n"
+               "usage: lean_load [--rates R1,R2,...] [--seconds S] [--warmup W] [--threads T]\n"
+               "                 [--buyers B] [--devices D] [--operators O] [--inflight K]\n"
+               "                 [--sync full|normal] [--commit-batch N] [--drain-seconds D]\n"
+               "                 [--p99-ms L] [--smoke] [--json FILE]\n",
+               why.c_str());
+  std::exit(2);
+}
+
+double parse_number(const std::string& flag, const std::string& v) {
+  char* end = nullptr;
+  const double d = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || !std::isfinite(d) || d < 0) usage(flag + " takes a number");
+  return d;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--smoke") {
+      o.smoke = true;
+      continue;
+    }
+    if (i + 1 >= argc) usage("missing value for " + a);
+    const std::string v = argv[++i];
+    if (a == "--rates") {
+      o.rates.clear();
+      std::stringstream in(v);
+      for (std::string part; std::getline(in, part, ',');) {
+        o.rates.push_back(parse_number(a, part));
+      }
+      if (o.rates.empty()) usage("--rates needs at least one rate");
+    } else if (a == "--seconds") {
+      o.seconds = parse_number(a, v);
+    } else if (a == "--warmup") {
+      o.warmup = parse_number(a, v);
+    } else if (a == "--threads") {
+      o.threads = std::max(1, static_cast<int>(parse_number(a, v)));
+    } else if (a == "--buyers") {
+      o.buyers = std::max(1, static_cast<int>(parse_number(a, v)));
+    } else if (a == "--devices") {
+      o.devices = std::max(1, static_cast<int>(parse_number(a, v)));
+    } else if (a == "--operators") {
+      o.operators = std::max(1, static_cast<int>(parse_number(a, v)));
+    } else if (a == "--inflight") {
+      o.inflight = std::max(1, static_cast<int>(parse_number(a, v)));
+    } else if (a == "--sync") {
+      if (v != "full" && v != "normal") usage("--sync is full or normal");
+      o.sync = v;
+    } else if (a == "--commit-batch") {
+      o.commit_batch = static_cast<int>(parse_number(a, v));
+    } else if (a == "--drain-seconds") {
+      o.drain_seconds = parse_number(a, v);
+    } else if (a == "--p99-ms") {
+      o.p99_ms = parse_number(a, v);
+    } else if (a == "--json") {
+      o.json_out = v;
+    } else {
+      usage("unknown flag " + a);
+    }
+  }
+  return o;
+}
+
+// --- The world -----------------------------------------------------------------------------------
+
+// A quarter of the buyers review every return by hand (the operators accept them); the rest
+// auto-accept, half of them through a rule that reads the trailing return rate and the day's
+// count, so the decision path reads the facts a real policy reads.
+std::string buyer_id(int b) { return "B-ll-" + std::to_string(b); }
+
+Json policy_json(int b) {
+  switch (b % 4) {
+    case 0:
+      return {{"mode", "manual"}, {"window_hours", 168}};
+    case 1:
+      return {{"mode", "rules"},
+              {"window_hours", 168},
+              {"rules",
+               {{{"id", "rated"},
+                 {"max_age_hours", 24},
+                 {"max_return_rate", 1.0},
+                 {"max_auto_per_day", 1'000'000}}}}};
+    default:
+      return {{"mode", "always_accept"}, {"window_hours", 168}};
+  }
+}
+
+Json world_json(int buyers) {
+  Json bs = Json::array();
+  Json cs = Json::array();
+  for (int b = 0; b < buyers; ++b) {
+    bs.push_back({{"id", buyer_id(b)},
+                  {"name", "Lean buyer " + std::to_string(b)},
+                  {"billing", b % 2 == 0 ? "prepaid" : "net_terms"},
+                  {"policy", policy_json(b)}});
+    cs.push_back({{"id", "C-ll-" + std::to_string(b)},
+                  {"buyer_id", buyer_id(b)},
+                  {"vertical", "solar"},
+                  {"price_cents", 2000}});
+  }
+  return Json{{"suppliers", Json::array({{{"id", "S-ll-pass"},
+                                          {"name", "Lean supplier pass-through"},
+                                          {"pass_through_returns", true}},
+                                         {{"id", "S-ll-keep"}, {"name", "Lean supplier"}}})},
+              {"buyers", bs},
+              {"campaigns", cs}};
+}
+
+// --- Measurements --------------------------------------------------------------------------------
+
+double ms_between(TimePoint a, TimePoint b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+struct Percentiles {
+  double p50 = 0, p99 = 0, max = 0;
+  std::size_t n = 0;
+};
+
+Percentiles percentiles(std::vector<double> v) {
+  Percentiles p;
+  p.n = v.size();
+  if (v.empty()) return p;
+  std::sort(v.begin(), v.end());
+  auto rank = [&](double q) {
+    return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+  };
+  p.p50 = rank(0.50);
+  p.p99 = rank(0.99);
+  p.max = v.back();
+  return p;
+}
+
+// What one thread saw in one measured window.
+struct Sample {
+  std::int64_t issued = 0;    // ops pushed
+  std::int64_t answered = 0;  // results received
+  std::int64_t frames_in = 0;
+  std::int64_t bytes_in = 0;
+  std::int64_t backlog = 0;  // submits that were due but held back by the inflight cap
+  std::vector<double> result_ms;
+  std::vector<double> fanout_ms;  // submit pushed → an operator's frame covers its version
+
+  void merge(Sample&& o) {
+    issued += o.issued;
+    answered += o.answered;
+    frames_in += o.frames_in;
+    bytes_in += o.bytes_in;
+    backlog += o.backlog;
+    result_ms.insert(result_ms.end(), o.result_ms.begin(), o.result_ms.end());
+    fanout_ms.insert(fanout_ms.end(), o.fanout_ms.begin(), o.fanout_ms.end());
+  }
+};
+
+// Totals over the whole run, for the checks.
+struct Totals {
+  std::int64_t pushed = 0;
+  std::int64_t results = 0;
+  std::int64_t refused = 0;
+  std::int64_t submits_applied = 0;
+  std::int64_t accepts_applied = 0;
+  std::vector<std::string> problems;
+};
+
+// --- One lean connection -------------------------------------------------------------------------
+
+class Worker;
+
+struct Pushed {
+  TimePoint at;
+  bool submit = false;
+  std::string return_id;
+};
+
+class LeanConn : public std::enable_shared_from_this<LeanConn> {
+ public:
+  LeanConn(Worker& w, Role role, std::string buyer, std::string client_id, std::string token)
+      : w_(w),
+        role_(role),
+        buyer_(std::move(buyer)),
+        client_id_(std::move(client_id)),
+        token_(std::move(token)),
+        ws_(w_ioc()) {}
+
+  void connect(unsigned short port, std::int64_t cursor);
+  bool live() const { return live_; }
+  bool open() const { return open_; }
+  Role role() const { return role_; }
+  std::size_t outstanding() const { return pushed_.size(); }
+  std::int64_t to() const { return to_; }
+  void add_lead(std::string id) { leads_.push_back(std::move(id)); }
+  // Where in its period this connection's first op falls (0…1): spread evenly, so the clients
+  // do not all push on the same tick.
+  void set_phase(double phase) { budget_ = phase; }
+  std::size_t leads_left() const { return leads_.size() - next_lead_; }
+
+  // Buyers: push the submits due; operators: push accepts for returns waiting.
+  void tick(double due);
+  void push_accepts(std::deque<std::string>& waiting);
+  // The first frame time at which this operator's cursor covered `version` (if it has yet).
+  std::optional<TimePoint> covered_at(std::int64_t version) const;
+  void close();
+
+ private:
+  asio::io_context& w_ioc();
+  void read();
+  void on_text(const std::string& text, TimePoint now);
+  void on_result(const std::string& text, TimePoint now);
+  void send(std::string frame);
+  void write();
+  void push(const std::vector<std::pair<std::string, Json>>& ops, bool submit);
+
+  Worker& w_;
+  Role role_;
+  std::string buyer_;
+  std::string client_id_;
+  std::string token_;
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer buffer_;
+  std::deque<std::string> out_;
+  bool writing_ = false;
+  bool open_ = false;
+  bool live_ = false;
+  std::int64_t seq_ = 0;
+  std::int64_t to_ = 0;
+  std::map<std::int64_t, Pushed> pushed_;
+  std::deque<std::pair<std::int64_t, TimePoint>> recent_;  // operators: (to, arrival) of frames
+  double budget_ = 0;
+  std::vector<std::string> leads_;
+  std::size_t next_lead_ = 0;
+  std::int64_t returns_made_ = 0;
+};
+
+// --- One I/O thread and its connections ----------------------------------------------------------
+
+class Worker {
+ public:
+  Worker(int index, const Options& opt) : index_(index), opt_(opt), timer_(ioc) {}
+
+  asio::io_context ioc{1};
+  std::vector<std::shared_ptr<LeanConn>> conns;
+  std::vector<LeanConn*> operators;
+  Totals totals;  // thread-owned; read by main after join
+
+  int index() const { return index_; }
+  const Options& opt() const { return opt_; }
+
+  void start(std::thread& t) {
+    t = std::thread([this] {
+      auto guard = asio::make_work_guard(ioc);
+      tick();
+      ioc.run();
+    });
+  }
+
+  // Called on the worker's thread (through post).
+  void set_rate(double submits_per_second) { rate_per_buyer_conn_ = submits_per_second; }
+  void set_issuing(bool on) { issuing_ = on; }
+  void set_measuring(bool on) { measuring_ = on; }
+  Sample take_sample() {
+    Sample s = std::move(sample_);
+    sample_ = Sample{};
+    return s;
+  }
+  std::int64_t outstanding() const {
+    std::int64_t n = static_cast<std::int64_t>(waiting_accepts_.size());
+    for (const auto& c : conns) n += static_cast<std::int64_t>(c->outstanding());
+    return n;
+  }
+  bool all_live() const {
+    return std::all_of(conns.begin(), conns.end(), [](const auto& c) { return c->live(); });
+  }
+  void stop() {
+    timer_.cancel();
+    for (auto& c : conns) c->close();
+  }
+
+  // From the connections.
+  void problem(std::string p) {
+    if (totals.problems.size() < 20) std::fprintf(stderr, "problem: %s\n", p.c_str());
+    totals.problems.push_back(std::move(p));
+  }
+  void on_pushed(std::size_t n) {
+    totals.pushed += static_cast<std::int64_t>(n);
+    if (measuring_) sample_.issued += static_cast<std::int64_t>(n);
+  }
+  void on_frame(std::size_t bytes) {
+    if (!measuring_) return;
+    ++sample_.frames_in;
+    sample_.bytes_in += static_cast<std::int64_t>(bytes);
+  }
+  void on_answer(const Pushed& p, TimePoint now, bool applied, std::int64_t version, bool manual) {
+    ++totals.results;
+    if (measuring_) {
+      ++sample_.answered;
+      sample_.result_ms.push_back(ms_between(p.at, now));
+    }
+    if (!applied) {
+      ++totals.refused;
+      return;
+    }
+    if (!p.submit) {
+      ++totals.accepts_applied;
+      return;
+    }
+    ++totals.submits_applied;
+    if (manual) waiting_accepts_.push_back(p.return_id);
+    // Fan-out: the first operator frame whose range covers the submit's version.
+    if (!measuring_ || operators.empty()) return;
+    LeanConn* watcher = operators.front();
+    if (std::optional<TimePoint> seen = watcher->covered_at(version)) {
+      sample_.fanout_ms.push_back(ms_between(p.at, *seen));
+    } else {
+      awaiting_fanout_.emplace(version, p.at);
+    }
+  }
+  // The first operator of this thread received a frame up to `to`.
+  void on_operator_frame(const LeanConn* conn, std::int64_t to, TimePoint now) {
+    if (operators.empty() || conn != operators.front()) return;
+    while (!awaiting_fanout_.empty() && awaiting_fanout_.begin()->first <= to) {
+      if (measuring_)
+        sample_.fanout_ms.push_back(ms_between(awaiting_fanout_.begin()->second, now));
+      awaiting_fanout_.erase(awaiting_fanout_.begin());
+    }
+  }
+
+ private:
+  void tick() {
+    timer_.expires_after(2ms);
+    timer_.async_wait([this](beast::error_code ec) {
+      if (ec) return;
+      const TimePoint now = SteadyClock::now();
+      const double elapsed = std::chrono::duration<double>(now - last_tick_).count();
+      last_tick_ = now;
+      if (issuing_) {
+        for (auto& c : conns) {
+          if (c->role() == Role::buyer) c->tick(rate_per_buyer_conn_ * elapsed);
+        }
+      }
+      // Accepts are answers to what was submitted: they go out while draining too.
+      for (LeanConn* op : operators) {
+        if (waiting_accepts_.empty()) break;
+        op->push_accepts(waiting_accepts_);
+      }
+      tick();
+    });
+  }
+
+  int index_;
+  const Options& opt_;
+  asio::steady_timer timer_;
+  TimePoint last_tick_ = SteadyClock::now();
+  double rate_per_buyer_conn_ = 0;
+  bool issuing_ = false;
+  bool measuring_ = false;
+  Sample sample_;
+  std::deque<std::string> waiting_accepts_;
+  std::multimap<std::int64_t, TimePoint> awaiting_fanout_;
+
+  friend class LeanConn;
+};
+
+asio::io_context& LeanConn::w_ioc() { return w_.ioc; }
+
+void LeanConn::connect(unsigned short port, std::int64_t cursor) {
+  auto self = shared_from_this();
+  beast::get_lowest_layer(ws_).expires_after(30s);
+  const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
+  beast::get_lowest_layer(ws_).async_connect(ep, [this, self, port, cursor](beast::error_code ec) {
+    if (ec) return w_.problem(client_id_ + ": connect: " + ec.message());
+    ws_.async_handshake("127.0.0.1:" + std::to_string(port), "/v1/sync",
+                        [this, self, cursor](beast::error_code hec) {
+                          if (hec) return w_.problem(client_id_ + ": handshake: " + hec.message());
+                          beast::get_lowest_layer(ws_).expires_never();
+                          beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true));
+                          ws_.read_message_max(std::size_t{64} << 20);
+                          ws_.text(true);
+                          open_ = true;
+                          send(Json{{"type", "hello"},
+                                    {"proto", 1},
+                                    {"token", token_},
+                                    {"client_id", client_id_},
+                                    {"cursor", cursor}}
+                                   .dump());
+                          read();
+                        });
+  });
+}
+
+void LeanConn::read() {
+  ws_.async_read(buffer_, [this, self = shared_from_this()](beast::error_code ec, std::size_t) {
+    if (ec) {
+      if (open_) w_.problem(client_id_ + ": connection lost: " + ec.message());
+      open_ = false;
+      return;
+    }
+    const TimePoint now = SteadyClock::now();
+    const auto data = buffer_.data();
+    std::string text(static_cast<const char*>(data.data()), data.size());
+    buffer_.consume(buffer_.size());
+    on_text(text, now);
+    read();
+  });
+}
+
+// The server writes `type` first, so a prefix tells the frame type without parsing; changes are
+// never parsed (only their `to`, the frame's last field).
+void LeanConn::on_text(const std::string& text, TimePoint now) {
+  w_.on_frame(text.size());
+  if (text.rfind(R"({"type":"result")", 0) == 0) {
+    on_result(text, now);
+  } else if (text.rfind(R"({"type":"changes")", 0) == 0) {
+    const std::size_t at = text.rfind(R"("to":)");
+    if (at == std::string::npos) return w_.problem(client_id_ + ": changes without to");
+    to_ = std::strtoll(text.c_str() + at + 5, nullptr, 10);
+    if (role_ == Role::operator_) {
+      recent_.emplace_back(to_, now);
+      if (recent_.size() > 4096) recent_.pop_front();
+      w_.on_operator_frame(this, to_, now);
+    }
+  } else if (text.rfind(R"({"type":"synced")", 0) == 0) {
+    live_ = true;
+  } else if (text.rfind(R"({"type":"welcome")", 0) == 0 ||
+             text.rfind(R"({"type":"alert")", 0) == 0 || text.rfind(R"({"type":"pong")", 0) == 0) {
+    // nothing to track
+  } else {
+    w_.problem(client_id_ + ": unexpected frame " + text.substr(0, 200));
+  }
+}
+
+void LeanConn::on_result(const std::string& text, TimePoint now) {
+  Result<Json> j = parse_json(text);
+  if (!j.ok()) return w_.problem(client_id_ + ": result frame is not JSON");
+  const std::int64_t seq = j->value("seq", std::int64_t{0});
+  auto it = pushed_.find(seq);
+  if (it == pushed_.end()) {
+    return w_.problem(client_id_ + ": a result for seq " + std::to_string(seq) +
+                      " that is not outstanding (a second answer, or never pushed)");
+  }
+  const bool applied = j->value("status", "") == "applied";
+  if (!applied) {
+    w_.problem(client_id_ + ": seq " + std::to_string(seq) + " refused: " + text.substr(0, 200));
+  }
+  bool manual = false;
+  if (const auto d = j->find("decision"); d != j->end() && d->is_object()) {
+    manual = d->value("outcome", "") == "manual_review";
+  }
+  w_.on_answer(it->second, now, applied, j->value("version", std::int64_t{0}), manual);
+  pushed_.erase(it);
+}
+
+void LeanConn::tick(double due) {
+  if (!live_) return;
+  budget_ = std::min(budget_ + due, 1000.0);
+  std::vector<std::pair<std::string, Json>> ops;
+  while (budget_ >= 1.0 && next_lead_ < leads_.size() &&
+         static_cast<int>(pushed_.size() + ops.size()) < w_.opt().inflight && ops.size() < 100) {
+    budget_ -= 1.0;
+    const std::string rid = client_id_ + "-r" + std::to_string(++returns_made_);
+    ops.emplace_back(rid, Json{{"return_id", rid},
+                               {"lead_id", leads_[next_lead_++]},
+                               {"reason", "bad_contact"},
+                               {"note", "Disconnected number."}});
+  }
+  if (budget_ >= 1.0 && w_.measuring_) {
+    w_.sample_.backlog += static_cast<std::int64_t>(budget_);
+  }
+  if (!ops.empty()) push(ops, true);
+}
+
+void LeanConn::push_accepts(std::deque<std::string>& waiting) {
+  if (!live_) return;
+  std::vector<std::pair<std::string, Json>> ops;
+  while (!waiting.empty() && static_cast<int>(pushed_.size() + ops.size()) < w_.opt().inflight &&
+         ops.size() < 100) {
+    ops.emplace_back(waiting.front(), Json{{"return_id", waiting.front()}});
+    waiting.pop_front();
+  }
+  if (!ops.empty()) push(ops, false);
+}
+
+void LeanConn::push(const std::vector<std::pair<std::string, Json>>& ops, bool submit) {
+  const TimePoint now = SteadyClock::now();
+  Json arr = Json::array();
+  for (const auto& [rid, args] : ops) {
+    const std::int64_t seq = ++seq_;
+    arr.push_back(
+        Json{{"seq", seq}, {"op", submit ? "submit_return" : "accept_return"}, {"args", args}});
+    pushed_.emplace(seq, Pushed{now, submit, rid});
+  }
+  w_.on_pushed(ops.size());
+  send(Json{{"type", "push"}, {"ops", std::move(arr)}}.dump());
+}
+
+std::optional<TimePoint> LeanConn::covered_at(std::int64_t version) const {
+  if (recent_.empty() || recent_.back().first < version) return std::nullopt;
+  auto it = std::lower_bound(recent_.begin(), recent_.end(), version,
+                             [](const auto& r, std::int64_t v) { return r.first < v; });
+  return it->second;
+}
+
+void LeanConn::send(std::string frame) {
+  if (!open_) return;
+  out_.push_back(std::move(frame));
+  write();
+}
+
+void LeanConn::write() {
+  if (writing_ || out_.empty()) return;
+  writing_ = true;
+  ws_.async_write(asio::buffer(out_.front()),
+                  [this, self = shared_from_this()](beast::error_code ec, std::size_t) {
+                    writing_ = false;
+                    if (ec) {
+                      if (open_) w_.problem(client_id_ + ": write: " + ec.message());
+                      open_ = false;
+                      return;
+                    }
+                    out_.pop_front();
+                    write();
+                  });
+}
+
+void LeanConn::close() {
+  if (!open_) return;
+  open_ = false;
+  ws_.async_close(websocket::close_code::normal, [self = shared_from_this()](beast::error_code) {});
+}
+
+// --- Helpers -------------------------------------------------------------------------------------
+
+// Runs `fn` on the worker's thread and returns its value.
+template <class Fn>
+auto on_worker(Worker& w, Fn fn) -> decltype(fn()) {
+  std::promise<decltype(fn())> p;
+  auto f = p.get_future();
+  asio::post(w.ioc, [&] {
+    if constexpr (std::is_void_v<decltype(fn())>) {
+      fn();
+      p.set_value();
+    } else {
+      p.set_value(fn());
+    }
+  });
+  return f.get();
+}
+
+std::map<std::string, double> scrape(unsigned short port) {
+  std::map<std::string, double> out;
+  std::istringstream in(test::http_get(port, "/metrics").body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto sp = line.rfind(' ');
+    if (sp == std::string::npos) continue;
+    out[line.substr(0, sp)] = std::strtod(line.c_str() + sp + 1, nullptr);
+  }
+  return out;
+}
+
+double metric_delta(const std::map<std::string, double>& a, const std::map<std::string, double>& b,
+                    const std::string& name) {
+  const auto ia = a.find(name);
+  const auto ib = b.find(name);
+  return (ib == b.end() ? 0 : ib->second) - (ia == a.end() ? 0 : ia->second);
+}
+
+// User + system CPU seconds of a process (from /proc/PID/stat).
+double process_cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close + 2));
+  std::vector<std::string> f;
+  for (std::string x; rest >> x;) f.push_back(x);
+  // Fields after the command: state is field 3, utime 14 and stime 15 (1-based in proc(5)).
+  if (f.size() < 13) return 0;
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::stod(f[11]) + std::stod(f[12])) / ticks;
+}
+
+double self_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+std::string load_average() {
+  double l[3] = {0, 0, 0};
+  getloadavg(l, 3);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", l[0], l[1], l[2]);
+  return buf;
+}
+
+// The final state, read from the stopped server's database.
+void check_final_state(const std::string& db_path, const std::string& tag, std::int64_t returns,
+                       Totals& totals) {
+  Result<std::unique_ptr<store::Database>> db = store::Database::open(db_path);
+  if (!db.ok()) {
+    totals.problems.push_back("final state: cannot open the database: " + db.error().message);
+    return;
+  }
+  auto count = [&](const std::string& sql) -> std::int64_t {
+    Result<store::Statement> st = (*db)->prepare(sql);
+    if (!st.ok() || !st->step()) return -1;
+    return st->int64(0);
+  };
+  const std::string like = "'%-" + tag + "-%'";
+  const std::int64_t accepted =
+      count("SELECT count(*) FROM returns WHERE state = 'accepted' AND id LIKE " + like);
+  const std::int64_t other =
+      count("SELECT count(*) FROM returns WHERE state <> 'accepted' AND id LIKE " + like);
+  const std::int64_t returned =
+      count("SELECT count(*) FROM leads WHERE status = 'RETURNED' AND id LIKE " + like);
+  const std::string reversal =
+      "FROM ledger WHERE kind = 'revenue_reversal' AND return_id LIKE " + like;
+  const std::int64_t reversals = count("SELECT count(*) " + reversal);
+  const std::int64_t reversed = count("SELECT -coalesce(sum(amount_cents), 0) " + reversal);
+  std::printf(
+      "  final state: %lld returns accepted, %lld in another state, %lld leads RETURNED, %lld "
+      "revenue reversals of %lld cents in all (submitted and applied: %lld)\n",
+      static_cast<long long>(accepted), static_cast<long long>(other),
+      static_cast<long long>(returned), static_cast<long long>(reversals),
+      static_cast<long long>(reversed), static_cast<long long>(returns));
+  if (accepted != returns || other != 0 || returned != returns || reversals != returns ||
+      reversed != 2000 * returns) {
+    totals.problems.push_back("final state does not match the answers");
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options opt = parse(argc, argv);
+  try {
+    const std::string tag = [] {
+      std::ostringstream s;
+      s << std::hex << (test::now_ms() % 0xFFFFFFF);
+      return s.str();
+    }();
+    std::vector<std::string> args = {"--sync",     opt.sync,  "--op-rate",     "1000000",
+                                     "--op-burst", "1000000", "--spike-every", "0"};
+    if (opt.commit_batch > 0) {
+      args.push_back("--commit-batch");
+      args.push_back(std::to_string(opt.commit_batch));
+    }
+    test::Server server(test::Server::Options{
+        .world = world_json(opt.buyers), .args = args, .start = true, .tls = false});
+    const unsigned short port = server.port();
+    Result<std::string> secret = server::load_or_create_secret(server.secret_path());
+    if (!secret.ok()) throw std::runtime_error("secret: " + secret.error().message);
+    auto mint = [&](Role role, const std::string& buyer, const std::string& subject) {
+      server::TokenClaims c;
+      c.role = role;
+      c.buyer_id = buyer;
+      c.subject = subject;
+      c.expires_at = test::now_ms() + 24 * kMillisPerHour;
+      return server::sign_token(c, *secret);
+    };
+
+    // Leads first, over HTTP: every submit of every step has its own fresh lead.
+    double total_submits = 0;
+    for (double r : opt.rates) total_submits += r * (opt.seconds + opt.warmup + 1);
+    const int conns_per_buyer = opt.devices;
+    const std::int64_t leads =
+        static_cast<std::int64_t>(total_submits * 1.1) + opt.buyers * conns_per_buyer * 4;
+    const TimePoint t_ingest = SteadyClock::now();
+    const std::string op_token = mint(Role::operator_, "", "ll-ingest");
+    const Millis now = test::now_ms();
+    std::vector<std::vector<std::string>> leads_of(
+        static_cast<std::size_t>(opt.buyers * conns_per_buyer));
+    constexpr std::int64_t kBatch = 5000;
+    std::int64_t head = 0;
+    for (std::int64_t first = 0; first < leads; first += kBatch) {
+      Json batch = Json::array();
+      for (std::int64_t k = first; k < std::min(leads, first + kBatch); ++k) {
+        const int b = static_cast<int>(k % opt.buyers);
+        const int d = static_cast<int>((k / opt.buyers) % conns_per_buyer);
+        const std::string id = "L-" + tag + "-" + std::to_string(k);
+        batch.push_back({{"id", id},
+                         {"buyer_id", buyer_id(b)},
+                         {"campaign_id", "C-ll-" + std::to_string(b)},
+                         {"vertical", "solar"},
+                         {"state", "TX"},
+                         {"zip", "73301"},
+                         {"contact_hash", "h-" + id},
+                         {"price_cents", 2000},
+                         {"cost_cents", 1000},
+                         {"supplier_id", k % 3 == 0 ? "S-ll-pass" : "S-ll-keep"},
+                         {"delivered_at", now - kMillisPerHour}});
+        leads_of[static_cast<std::size_t>(b * conns_per_buyer + d)].push_back(id);
+      }
+      const test::HttpReply r = test::http_request(port, "POST", "/v1/leads", batch.dump(),
+                                                   op_token, std::chrono::milliseconds(300'000));
+      if (r.status != 200) {
+        throw std::runtime_error("POST /v1/leads: " + std::to_string(r.status) + " " +
+                                 r.body.substr(0, 300));
+      }
+      head = r.json.value("version", std::int64_t{0});
+    }
+    std::printf("lean_load: ingested %lld leads in %.1f s; server --sync %s%s\n",
+                static_cast<long long>(leads), ms_between(t_ingest, SteadyClock::now()) / 1000,
+                opt.sync.c_str(),
+                opt.commit_batch > 0
+                    ? (" --commit-batch " + std::to_string(opt.commit_batch)).c_str()
+                    : "");
+
+    // Connections, spread over the threads; every client starts from the head (no catch-up:
+    // lean clients keep no replica).
+    std::vector<std::unique_ptr<Worker>> workers;
+    for (int t = 0; t < opt.threads; ++t) workers.push_back(std::make_unique<Worker>(t, opt));
+    int buyer_conns = 0;
+    for (int b = 0; b < opt.buyers; ++b) {
+      for (int d = 0; d < conns_per_buyer; ++d) {
+        Worker& w = *workers[static_cast<std::size_t>(buyer_conns % opt.threads)];
+        auto c = std::make_shared<LeanConn>(
+            w, Role::buyer, buyer_id(b),
+            "ll-" + tag + "-b" + std::to_string(b) + "d" + std::to_string(d),
+            mint(Role::buyer, buyer_id(b), buyer_id(b)));
+        c->set_phase(std::fmod(0.618033988749895 * buyer_conns, 1.0));
+        for (std::string& id : leads_of[static_cast<std::size_t>(b * conns_per_buyer + d)]) {
+          c->add_lead(std::move(id));
+        }
+        w.conns.push_back(c);
+        ++buyer_conns;
+      }
+    }
+    for (int o = 0; o < opt.operators; ++o) {
+      Worker& w = *workers[static_cast<std::size_t>(o % opt.threads)];
+      auto c =
+          std::make_shared<LeanConn>(w, Role::operator_, "", "ll-" + tag + "-o" + std::to_string(o),
+                                     mint(Role::operator_, "", "ll-op-" + std::to_string(o)));
+      w.conns.push_back(c);
+      w.operators.push_back(c.get());
+    }
+    std::vector<std::thread> threads(workers.size());
+    for (std::size_t t = 0; t < workers.size(); ++t) workers[t]->start(threads[t]);
+    for (auto& w : workers) {
+      on_worker(*w, [&] {
+        for (auto& c : w->conns) c->connect(port, head);
+      });
+    }
+    auto wait_for = [&](const std::function<bool()>& done, double seconds) {
+      const TimePoint deadline =
+          SteadyClock::now() +
+          std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(seconds));
+      while (!done()) {
+        if (SteadyClock::now() >= deadline) return false;
+        std::this_thread::sleep_for(10ms);
+      }
+      return true;
+    };
+    const TimePoint t_connect = SteadyClock::now();
+    if (!wait_for(
+            [&] {
+              return std::all_of(workers.begin(), workers.end(), [](auto& w) {
+                return on_worker(*w, [&] { return w->all_live(); });
+              });
+            },
+            60)) {
+      throw std::runtime_error("not every connection reached synced within 60 s");
+    }
+    const int recipients = opt.operators + conns_per_buyer;
+    std::printf(
+        "connected: %d buyers' devices (%d buyers x %d), %d operators, %d threads, in %.0f ms; "
+        "each op reaches %d sessions\n",
+        buyer_conns, opt.buyers, conns_per_buyer, opt.operators, opt.threads,
+        ms_between(t_connect, SteadyClock::now()), recipients);
+    std::printf("\n%9s %9s %9s %8s %8s %8s %9s %9s %8s %8s %8s %8s %7s %6s\n", "offered",
+                "issued/s", "done/s", "res p50", "res p99", "res max", "fan p50", "fan p99",
+                "srv cpu", "us/op", "us/frame", "ops/txn", "txn ms", "ok");
+    std::fflush(stdout);
+
+    Json steps = Json::array();
+    double ceiling = 0;
+    auto drain = [&] {
+      for (auto& w : workers) on_worker(*w, [&] { w->set_issuing(false); });
+      return wait_for(
+          [&] {
+            std::int64_t n = 0;
+            for (auto& w : workers) n += on_worker(*w, [&] { return w->outstanding(); });
+            return n == 0;
+          },
+          opt.drain_seconds);
+    };
+    bool drained = true;
+    for (const double rate : opt.rates) {
+      for (auto& w : workers) {
+        on_worker(*w, [&] {
+          w->set_rate(rate / buyer_conns);
+          w->set_issuing(true);
+        });
+      }
+      std::this_thread::sleep_for(std::chrono::duration<double>(opt.warmup));
+      const auto m0 = scrape(port);
+      const double cpu0 = process_cpu_seconds(server.pid());
+      const double self0 = self_cpu_seconds();
+      for (auto& w : workers) {
+        on_worker(*w, [&] {
+          w->take_sample();
+          w->set_measuring(true);
+        });
+      }
+      const TimePoint t0 = SteadyClock::now();
+      std::this_thread::sleep_for(std::chrono::duration<double>(opt.seconds));
+      Sample s;
+      for (auto& w : workers) {
+        s.merge(on_worker(*w, [&] {
+          w->set_measuring(false);
+          return w->take_sample();
+        }));
+      }
+      const double window = ms_between(t0, SteadyClock::now()) / 1000;
+      const double cpu1 = process_cpu_seconds(server.pid());
+      const double self1 = self_cpu_seconds();
+      const auto m1 = scrape(port);
+      drained = drain();
+
+      const Percentiles res = percentiles(s.result_ms);
+      const Percentiles fan = percentiles(s.fanout_ms);
+      const double ops = metric_delta(m0, m1, "returns_ops_applied_total") +
+                         metric_delta(m0, m1, "returns_ops_refused_total");
+      const double frames = metric_delta(m0, m1, "returns_frames_sent_total");
+      const double txns = metric_delta(m0, m1, "returns_commit_batch_size_count");
+      const double server_cpu = cpu1 - cpu0;
+      const double txn_ms =
+          txns > 0 ? metric_delta(m0, m1, "returns_commit_latency_ms_sum") / txns : 0;
+      const double issued_rate = static_cast<double>(s.issued) / window;
+      const double done_rate = static_cast<double>(s.answered) / window;
+      const bool kept_up =
+          s.backlog == 0 && done_rate >= 0.97 * issued_rate && issued_rate >= 0.95 * rate;
+      const bool ok = kept_up && res.p99 <= opt.p99_ms;
+      if (ok) ceiling = std::max(ceiling, done_rate);
+      std::printf(
+          "%9.0f %9.0f %9.0f %8.1f %8.1f %8.1f %9.1f %9.1f %7.0f%% %8.1f %8.2f %8.1f %7.1f %6s\n",
+          rate, issued_rate, done_rate, res.p50, res.p99, res.max, fan.p50, fan.p99,
+          100 * server_cpu / window, ops > 0 ? 1e6 * server_cpu / ops : 0,
+          frames > 0 ? 1e6 * server_cpu / frames : 0, txns > 0 ? ops / txns : 0, txn_ms,
+          ok ? "yes" : (kept_up ? "p99" : "no"));
+      std::fflush(stdout);
+      steps.push_back({{"offered", rate},
+                       {"issued_per_s", issued_rate},
+                       {"answered_per_s", done_rate},
+                       {"result_p50_ms", res.p50},
+                       {"result_p99_ms", res.p99},
+                       {"result_max_ms", res.max},
+                       {"fanout_p50_ms", fan.p50},
+                       {"fanout_p99_ms", fan.p99},
+                       {"server_cpu_pct", 100 * server_cpu / window},
+                       {"server_us_per_op", ops > 0 ? 1e6 * server_cpu / ops : 0},
+                       {"server_us_per_frame", frames > 0 ? 1e6 * server_cpu / frames : 0},
+                       {"frames_per_op", ops > 0 ? frames / ops : 0},
+                       {"ops_per_txn", txns > 0 ? ops / txns : 0},
+                       {"txn_ms", txn_ms},
+                       {"driver_cpu_pct", 100 * (self1 - self0) / window},
+                       {"client_mib_in", static_cast<double>(s.bytes_in) / (1 << 20)},
+                       {"backlog", s.backlog},
+                       {"ok", ok}});
+      if (!drained) break;
+    }
+    std::printf("\nceiling: %.0f ops/s answered with result p99 <= %.0f ms; load average %s\n",
+                ceiling, opt.p99_ms, load_average().c_str());
+
+    // --- Checks ------------------------------------------------------------------------------
+    std::printf("\nchecks:\n");
+    const auto m_end = scrape(port);
+    for (auto& w : workers) on_worker(*w, [&] { w->stop(); });
+    std::this_thread::sleep_for(200ms);
+    for (auto& w : workers) w->ioc.stop();
+    for (auto& t : threads) t.join();
+    Totals totals;
+    for (auto& w : workers) {
+      totals.pushed += w->totals.pushed;
+      totals.results += w->totals.results;
+      totals.refused += w->totals.refused;
+      totals.submits_applied += w->totals.submits_applied;
+      totals.accepts_applied += w->totals.accepts_applied;
+      for (std::string& p : w->totals.problems) totals.problems.push_back(std::move(p));
+    }
+    if (!drained) totals.problems.push_back("drain: ops still unanswered after the last step");
+    const double applied =
+        m_end.count("returns_ops_applied_total") ? m_end.at("returns_ops_applied_total") : -1;
+    const double refused =
+        m_end.count("returns_ops_refused_total") ? m_end.at("returns_ops_refused_total") : -1;
+    std::printf(
+        "  answers: %lld ops pushed, %lld results (%lld submits and %lld accepts applied, %lld "
+        "refused); server: %.0f applied, %.0f refused\n",
+        static_cast<long long>(totals.pushed), static_cast<long long>(totals.results),
+        static_cast<long long>(totals.submits_applied),
+        static_cast<long long>(totals.accepts_applied), static_cast<long long>(totals.refused),
+        applied, refused);
+    if (totals.results != totals.pushed) {
+      totals.problems.push_back("not every op was answered exactly once");
+    }
+    if (static_cast<std::int64_t>(applied) != totals.pushed || refused != 0) {
+      totals.problems.push_back("the server applied other ops than were pushed");
+    }
+    const int rc = server.stop();
+    if (rc != 0) totals.problems.push_back("returnsd exited with " + std::to_string(rc));
+    check_final_state(server.db_path(), tag, totals.submits_applied, totals);
+
+    if (!opt.json_out.empty()) {
+      std::ofstream(opt.json_out) << Json{{"steps", steps},
+                                          {"ceiling", ceiling},
+                                          {"commit_batch", opt.commit_batch},
+                                          {"sync", opt.sync},
+                                          {"recipients", recipients},
+                                          {"problems", totals.problems.size()}}
+                                         .dump(2)
+                                  << "\n";
+    }
+    if (!totals.problems.empty()) {
+      std::printf("\nFAILED: %zu problems\n", totals.problems.size());
+      return 1;
+    }
+    std::printf("\nOK: every op answered once; the server's state matches the answers\n");
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lean_load: %s\n", e.what());
+    return 1;
+  }
+}
