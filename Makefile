@@ -7,6 +7,8 @@
 #   make wasm-package  build the Client Portal's wasm + JS/TS package into build/wasm/wasm/pkg
 #                      (what web-demo/ and other front ends load; docs/wasm.md)
 #   make wasm-bench    measure the package (size, start-up, preview latency) into BENCHMARKS.md
+#   make bench         the server's ceiling, group commit off, the raw-SQLite baseline, a bulk
+#                      decision (minutes; prints tables, BENCHMARKS.md records them)
 #   make format        clang-format -i over the project's C++ sources
 #   make format-check  fail if any C++ source is not formatted
 #   make clean         remove build/ (make distclean also removes .cache/)
@@ -39,7 +41,7 @@ FIND_SOURCES = find $(SOURCE_DIRS) -type f \( -name '*.h' -o -name '*.hpp' -o -n
 	-o -name '*.cpp' \) -not -path '*/node_modules/*' -print0
 
 .PHONY: setup configure build test test-native test-wasm asan demo format format-check clean \
-	distclean wasm-package wasm-bench
+	distclean wasm-package wasm-bench bench
 
 setup:
 	@bash toolchains/setup.sh
@@ -112,3 +114,12 @@ clean:
 
 distclean: clean
 	rm -rf .cache
+
+# The server's numbers (BENCHMARKS.md "The server's ceiling"). Not part of `make test`.
+BENCH_DIR := build/native/tests/bench
+bench: build
+	$(BENCH_DIR)/lean_load --rates 1000,1250,1500,1750,2000,2500,3000 --seconds 8 --warmup 2
+	$(BENCH_DIR)/lean_load --commit-batch 1 --rates 200,400,600,800 --seconds 8 --warmup 2
+	$(BENCH_DIR)/sqlite_baseline --ops 20000
+	$(BENCH_DIR)/lean_load --bulk 500 --rates 1000
+	$(BENCH_DIR)/load_gen --clients 60 --operators 6 --rate 45 --seconds 20

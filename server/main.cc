@@ -426,6 +426,10 @@ int cmd_serve(const Args& a) {
   if (!op_rate) return usage("--op-rate is ops per second per connection, 1 to 1000000");
   const auto op_burst = int_flag(a, "--op-burst", 200, 1, 1'000'000);
   if (!op_burst) return usage("--op-burst is ops, 1 to 1000000");
+  const auto operator_rate = int_flag(a, "--operator-op-rate", 200, 1, 1'000'000);
+  if (!operator_rate) return usage("--operator-op-rate is ops per second, 1 to 1000000");
+  const auto operator_burst = int_flag(a, "--operator-op-burst", 1000, 1, 1'000'000);
+  if (!operator_burst) return usage("--operator-op-burst is ops, 1 to 1000000");
   const std::string pkg_root = a.get("--pkg-dir");
   if (!pkg_root.empty() && !std::filesystem::is_directory(pkg_root)) {
     return usage("--pkg-dir: " + pkg_root + " is not a directory (run make wasm-package)");
@@ -492,6 +496,8 @@ int cmd_serve(const Args& a) {
   SessionLimits limits;
   limits.ops_per_second = static_cast<double>(*op_rate);
   limits.op_burst = static_cast<double>(*op_burst);
+  limits.operator_ops_per_second = static_cast<double>(*operator_rate);
+  limits.operator_op_burst = static_cast<double>(*operator_burst);
   auto listener = std::make_shared<Listener>(ioc, hub, *secret, http, limits, tls.get());
   if (Status s = listener->open({address, static_cast<unsigned short>(port)}); !s.ok()) {
     return usage(s.error().message);

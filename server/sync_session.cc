@@ -136,6 +136,8 @@ void SyncSession<Stream>::handle_hello(const sync::Hello& hello) {
   principal_.buyer_id = claims->buyer_id;
   principal_.subject = claims->subject;
   client_id_ = hello.client_id;
+  tokens_ = principal_.role == Role::operator_ ? limits_.operator_op_burst : limits_.op_burst;
+  refill_at_ = std::chrono::steady_clock::now();
   phase_ = Phase::catching_up;  // pushes are accepted from here on; the writer orders them after
   struct HelloFacts {
     std::optional<std::string> bound_to;
@@ -234,7 +236,10 @@ bool SyncSession<Stream>::take_token() {
   const auto now = std::chrono::steady_clock::now();
   const double elapsed = std::chrono::duration<double>(now - refill_at_).count();
   refill_at_ = now;
-  tokens_ = std::min(limits_.op_burst, tokens_ + elapsed * limits_.ops_per_second);
+  const bool op = principal_.role == Role::operator_;
+  const double burst = op ? limits_.operator_op_burst : limits_.op_burst;
+  const double rate = op ? limits_.operator_ops_per_second : limits_.ops_per_second;
+  tokens_ = std::min(burst, tokens_ + elapsed * rate);
   if (tokens_ < 1.0) return false;
   tokens_ -= 1.0;
   return true;

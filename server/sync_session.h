@@ -22,8 +22,12 @@ namespace returns::server {
 
 struct SessionLimits {
   std::size_t max_queue_frames = 1024;  // beyond this the session is cut off
-  double ops_per_second = 50;           // token bucket refill
-  double op_burst = 200;                // token bucket size
+  double ops_per_second = 50;           // token bucket refill (buyers)
+  double op_burst = 200;                // token bucket size (buyers)
+  // Operators decide in bulk (one push of up to 100 decisions, several in a row): a larger
+  // bucket, so 500 decisions go through at once and a day's queue in seconds.
+  double operator_ops_per_second = 200;
+  double operator_op_burst = 1000;
   std::chrono::seconds hello_timeout{5};
   std::chrono::seconds idle_timeout{120};
 };

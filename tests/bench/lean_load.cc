@@ -74,6 +74,7 @@ struct Options {
   double drain_seconds = 60;
   double p99_ms = 50;
   bool smoke = false;
+  int bulk = 0;  // > 0: the bulk-decision scenario instead of the rate steps
   std::string json_out;
 };
 
@@ -133,6 +134,8 @@ Options parse(int argc, char** argv) {
       o.commit_batch = static_cast<int>(parse_number(a, v));
     } else if (a == "--drain-seconds") {
       o.drain_seconds = parse_number(a, v);
+    } else if (a == "--bulk") {
+      o.bulk = static_cast<int>(parse_number(a, v));
     } else if (a == "--p99-ms") {
       o.p99_ms = parse_number(a, v);
     } else if (a == "--json") {
@@ -280,6 +283,8 @@ class LeanConn : public std::enable_shared_from_this<LeanConn> {
   // Buyers: push the submits due; operators: push accepts for returns waiting.
   void tick(double due);
   void push_accepts(std::deque<std::string>& waiting);
+  // Every decision at once, in pushes of 100 (the protocol's most), whatever is in flight.
+  void push_bulk(const std::vector<std::string>& return_ids);
   // The first frame time at which this operator's cursor covered `version` (if it has yet).
   std::optional<TimePoint> covered_at(std::int64_t version) const;
   void close();
@@ -340,6 +345,22 @@ class Worker {
   void set_rate(double submits_per_second) { rate_per_buyer_conn_ = submits_per_second; }
   void set_issuing(bool on) { issuing_ = on; }
   void set_measuring(bool on) { measuring_ = on; }
+  // Bulk scenario: the operators leave submitted returns waiting until one decides them at once.
+  void set_holding(bool on) { holding_ = on; }
+  std::size_t waiting() const { return waiting_accepts_.size(); }
+  std::int64_t ops_outstanding() const {
+    std::int64_t n = 0;
+    for (const auto& c : conns) n += static_cast<std::int64_t>(c->outstanding());
+    return n;
+  }
+  std::vector<std::string> take_waiting(std::size_t n) {
+    std::vector<std::string> out;
+    while (out.size() < n && !waiting_accepts_.empty()) {
+      out.push_back(std::move(waiting_accepts_.front()));
+      waiting_accepts_.pop_front();
+    }
+    return out;
+  }
   Sample take_sample() {
     Sample s = std::move(sample_);
     sample_ = Sample{};
@@ -422,7 +443,7 @@ class Worker {
       }
       // Accepts are answers to what was submitted: they go out while draining too.
       for (LeanConn* op : operators) {
-        if (waiting_accepts_.empty()) break;
+        if (waiting_accepts_.empty() || holding_) break;
         op->push_accepts(waiting_accepts_);
       }
       tick();
@@ -436,6 +457,7 @@ class Worker {
   double rate_per_buyer_conn_ = 0;
   bool issuing_ = false;
   bool measuring_ = false;
+  bool holding_ = false;
   Sample sample_;
   std::deque<std::string> waiting_accepts_;
   std::multimap<std::int64_t, TimePoint> awaiting_fanout_;
@@ -560,6 +582,16 @@ void LeanConn::push_accepts(std::deque<std::string>& waiting) {
     waiting.pop_front();
   }
   if (!ops.empty()) push(ops, false);
+}
+
+void LeanConn::push_bulk(const std::vector<std::string>& return_ids) {
+  for (std::size_t first = 0; first < return_ids.size(); first += 100) {
+    std::vector<std::pair<std::string, Json>> ops;
+    for (std::size_t i = first; i < std::min(return_ids.size(), first + 100); ++i) {
+      ops.emplace_back(return_ids[i], Json{{"return_id", return_ids[i]}});
+    }
+    push(ops, false);
+  }
 }
 
 void LeanConn::push(const std::vector<std::pair<std::string, Json>>& ops, bool submit) {
@@ -724,8 +756,15 @@ int main(int argc, char** argv) {
       s << std::hex << (test::now_ms() % 0xFFFFFFF);
       return s.str();
     }();
-    std::vector<std::string> args = {"--sync",     opt.sync,  "--op-rate",     "1000000",
-                                     "--op-burst", "1000000", "--spike-every", "0"};
+    // The ceiling is measured without the per-connection limits; the bulk scenario runs with the
+    // server's defaults, which it must fit in.
+    std::vector<std::string> args = {"--sync", opt.sync, "--spike-every", "0"};
+    if (opt.bulk == 0) {
+      for (const char* a : {"--op-rate", "1000000", "--op-burst", "1000000", "--operator-op-rate",
+                            "1000000", "--operator-op-burst", "1000000"}) {
+        args.push_back(a);
+      }
+    }
     if (opt.commit_batch > 0) {
       args.push_back("--commit-batch");
       args.push_back(std::to_string(opt.commit_batch));
@@ -852,9 +891,10 @@ int main(int argc, char** argv) {
         "each op reaches %d sessions\n",
         buyer_conns, opt.buyers, conns_per_buyer, opt.operators, opt.threads,
         ms_between(t_connect, SteadyClock::now()), recipients);
-    std::printf("\n%9s %9s %9s %8s %8s %8s %9s %9s %8s %8s %8s %8s %7s %6s\n", "offered",
-                "issued/s", "done/s", "res p50", "res p99", "res max", "fan p50", "fan p99",
-                "srv cpu", "us/op", "us/frame", "ops/txn", "txn ms", "ok");
+    if (opt.bulk == 0)
+      std::printf("\n%9s %9s %9s %8s %8s %8s %9s %9s %8s %8s %8s %8s %7s %6s\n", "offered",
+                  "issued/s", "done/s", "res p50", "res p99", "res max", "fan p50", "fan p99",
+                  "srv cpu", "us/op", "us/frame", "ops/txn", "txn ms", "ok");
     std::fflush(stdout);
 
     Json steps = Json::array();
@@ -870,7 +910,60 @@ int main(int argc, char** argv) {
           opt.drain_seconds);
     };
     bool drained = true;
-    for (const double rate : opt.rates) {
+    Json bulk_result;
+    if (opt.bulk > 0) {
+      // Submits until the manual-review buyers' returns number `bulk`, held for the operators.
+      for (auto& w : workers) {
+        on_worker(*w, [&] {
+          w->set_holding(true);
+          w->set_rate(opt.rates.front() / buyer_conns);
+          w->set_issuing(true);
+        });
+      }
+      const bool filled = wait_for(
+          [&] {
+            std::size_t n = 0;
+            for (auto& w : workers) n += on_worker(*w, [&] { return w->waiting(); });
+            return n >= static_cast<std::size_t>(opt.bulk);
+          },
+          120);
+      for (auto& w : workers) on_worker(*w, [&] { w->set_issuing(false); });
+      wait_for(
+          [&] {
+            std::int64_t n = 0;
+            for (auto& w : workers) n += on_worker(*w, [&] { return w->ops_outstanding(); });
+            return n == 0;
+          },
+          opt.drain_seconds);
+      if (!filled) throw std::runtime_error("not enough returns for the bulk decision");
+      std::vector<std::string> ids;
+      for (auto& w : workers) {
+        std::vector<std::string> got = on_worker(
+            *w, [&] { return w->take_waiting(static_cast<std::size_t>(opt.bulk) - ids.size()); });
+        ids.insert(ids.end(), got.begin(), got.end());
+      }
+      Worker& w0 = *workers.front();
+      const std::int64_t accepted_before = on_worker(w0, [&] { return w0.totals.accepts_applied; });
+      const TimePoint t0 = SteadyClock::now();
+      on_worker(w0, [&] { w0.operators.front()->push_bulk(ids); });
+      const bool done =
+          wait_for([&] { return on_worker(w0, [&] { return w0.ops_outstanding(); }) == 0; }, 60);
+      const double ms = ms_between(t0, SteadyClock::now());
+      const std::int64_t accepted =
+          on_worker(w0, [&] { return w0.totals.accepts_applied; }) - accepted_before;
+      std::printf(
+          "bulk decision: %zu accepts from one operator in %zu pushes, %lld applied, in "
+          "%.0f ms%s\n",
+          ids.size(), (ids.size() + 99) / 100, static_cast<long long>(accepted), ms,
+          done ? "" : " (not all answered within 60 s)");
+      bulk_result = {{"returns", ids.size()}, {"applied", accepted}, {"ms", ms}};
+      if (!done || accepted != static_cast<std::int64_t>(ids.size())) {
+        on_worker(w0, [&] { w0.problem("the bulk decision was not answered in full"); });
+      }
+      for (auto& w : workers) on_worker(*w, [&] { w->set_holding(false); });
+      drained = drain();
+    }
+    for (const double rate : opt.bulk > 0 ? std::vector<double>{} : opt.rates) {
       for (auto& w : workers) {
         on_worker(*w, [&] {
           w->set_rate(rate / buyer_conns);
@@ -944,8 +1037,10 @@ int main(int argc, char** argv) {
                        {"ok", ok}});
       if (!drained) break;
     }
-    std::printf("\nceiling: %.0f ops/s answered with result p99 <= %.0f ms; load average %s\n",
-                ceiling, opt.p99_ms, load_average().c_str());
+    if (opt.bulk == 0) {
+      std::printf("\nceiling: %.0f ops/s answered with result p99 <= %.0f ms; load average %s\n",
+                  ceiling, opt.p99_ms, load_average().c_str());
+    }
 
     // --- Checks ------------------------------------------------------------------------------
     std::printf("\nchecks:\n");
@@ -991,6 +1086,7 @@ int main(int argc, char** argv) {
                                           {"commit_batch", opt.commit_batch},
                                           {"sync", opt.sync},
                                           {"recipients", recipients},
+                                          {"bulk", bulk_result},
                                           {"problems", totals.problems.size()}}
                                          .dump(2)
                                   << "\n";
