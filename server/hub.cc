@@ -160,27 +160,34 @@ void Hub::broadcast(const Page& page) {
 
 bool Hub::catch_up(sync::Principal principal, std::int64_t cursor,
                    std::function<void(CatchUp)> done) {
-  return writer_.post(
-      [this, principal, cursor, done = std::move(done)](store::Store& store) mutable {
-        auto out = std::make_shared<CatchUp>();
-        auto events = std::make_shared<std::vector<sync::StoredEvent>>();
-        const std::int64_t head = store.head_version();
-        if (sync::cursor_needs_reset(cursor, head, store.min_version())) {
-          out->reset = true;
-        } else {
-          if (principal.role == Role::buyer)
-            principal.lead_horizon = lead_horizon(store, principal.buyer_id);
-          *events = stored(store.events_since(cursor, sync::kCatchUpBatch));
-          out->to = events->empty() ? cursor : events->back().version;
-          out->done = events->size() < sync::kCatchUpBatch || out->to >= head;
-        }
-        // The frame is built on the I/O thread; the writer goes on with the next batch.
-        boost::asio::post(ioc_, [done = std::move(done), out, events, principal, cursor]() mutable {
-          if (!out->reset)
-            out->frame = shared(sync::changes_frame(*events, principal, cursor, out->to));
-          done(std::move(*out));
-        });
-      });
+  return writer_.post([this, principal, cursor,
+                       done = std::move(done)](store::Store& store) mutable {
+    auto out = std::make_shared<CatchUp>();
+    auto events = std::make_shared<std::vector<sync::StoredEvent>>();
+    const std::int64_t head = store.head_version();
+    if (sync::cursor_needs_reset(cursor, head, store.min_version())) {
+      out->reset = true;
+    } else {
+      if (principal.role == Role::buyer) {
+        // Only the buyer's own events can be visible to them: read those (an index).
+        principal.lead_horizon = lead_horizon(store, principal.buyer_id);
+        *events = stored(store.buyer_events_since(principal.buyer_id, cursor, sync::kCatchUpBatch));
+      } else {
+        *events = stored(store.events_since(cursor, sync::kCatchUpBatch));
+      }
+      const sync::CatchUpPage page =
+          sync::catch_up_page(events->size(), events->empty() ? cursor : events->back().version,
+                              head, sync::kCatchUpBatch);
+      out->to = page.to;
+      out->done = page.done;
+    }
+    // The frame is built on the I/O thread; the writer goes on with the next batch.
+    boost::asio::post(ioc_, [done = std::move(done), out, events, principal, cursor]() mutable {
+      if (!out->reset)
+        out->frame = shared(sync::changes_frame(*events, principal, cursor, out->to));
+      done(std::move(*out));
+    });
+  });
 }
 
 bool Hub::with_store(std::function<void(store::Store&)> job, std::function<void()> done) {

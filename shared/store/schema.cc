@@ -12,7 +12,7 @@
 namespace returns::store {
 namespace {
 
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     // 1: everything the first release needs.
     R"sql(
 CREATE TABLE buyers (
@@ -190,6 +190,10 @@ INSERT INTO agg_auto (buyer_id, day, rule, accepted)
   WHERE decided_by >= 'auto:' AND decided_by < 'auto;' AND state = 'accepted'
   GROUP BY 1, 2, 3;
 DROP INDEX returns_auto;
+)sql",
+    // 4: a buyer's catch-up reads that buyer's events only (was: the whole log, page by page).
+    R"sql(
+CREATE INDEX events_by_buyer ON events(buyer_id, version) WHERE buyer_id IS NOT NULL;
 )sql",
 };
 

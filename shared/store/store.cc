@@ -242,7 +242,42 @@ class Store::Impl {
     return Status::Ok();
   }
 
+  // One op's moves of the aggregates, summed per lead and written once per row (an accept
+  // moves the same agg_daily row for the return and for the credit).
+  struct AggDelta {
+    Lead lead;
+    std::int64_t returned = 0;
+    Money credited = 0;
+    Money chargeback = 0;
+    std::map<std::string, std::pair<std::int64_t, Money>> reasons;  // returned, credited
+  };
+  struct AggDeltas {
+    std::map<std::string, AggDelta> by_lead;
+    AggDelta& of(const Lead& l) {
+      auto [it, fresh] = by_lead.try_emplace(l.id);
+      if (fresh) it->second.lead = l;
+      return it->second;
+    }
+    Status write(Impl& store) {
+      for (const auto& [id, d] : by_lead) {
+        if (d.returned != 0 || d.credited != 0 || d.chargeback != 0) {
+          if (Status s = store.add_daily(d.lead, 0, 0, 0, d.returned, d.credited, d.chargeback);
+              !s.ok()) {
+            return s;
+          }
+        }
+        for (const auto& [reason, moved] : d.reasons) {
+          if (Status s = store.add_reason(d.lead, reason, moved.first, moved.second); !s.ok()) {
+            return s;
+          }
+        }
+      }
+      return Status::Ok();
+    }
+  };
+
   Status write_effects(const Effects& fx, Millis now) {
+    AggDeltas deltas;
     // The lead as it was before this op: its key for aggregates.
     std::optional<Lead> before;
     if (fx.ret) {
@@ -285,10 +320,9 @@ class Store::Impl {
       touch_day(lead.buyer_id, utc_day(lead.delivered_at));
       if (before && before->status != fx.lead->status && fx.ret && fx.ret->reason) {
         const std::int64_t delta = fx.lead->status == LeadStatus::returned ? 1 : -1;
-        if (Status s = add_daily(*fx.lead, 0, 0, 0, delta, 0, 0); !s.ok()) return s;
-        if (Status s = add_reason(*fx.lead, to_string(*fx.ret->reason), delta, 0); !s.ok()) {
-          return s;
-        }
+        AggDelta& d = deltas.of(*fx.lead);
+        d.returned += delta;
+        d.reasons[std::string(to_string(*fx.ret->reason))].first += delta;
       }
     }
     for (const LedgerEntry& e : fx.ledger) {
@@ -321,17 +355,17 @@ class Store::Impl {
       const Lead* lead = view_.find_lead(e.lead_id);
       if (lead == nullptr) continue;
       if (e.kind == EntryKind::revenue_reversal) {
-        if (Status s = add_daily(*lead, 0, 0, 0, 0, -e.amount_cents, 0); !s.ok()) return s;
+        AggDelta& d = deltas.of(*lead);
+        d.credited -= e.amount_cents;
         const ReturnCase* r = fx.ret && fx.ret->id == e.return_id ? &*fx.ret : nullptr;
         if (r != nullptr && r->reason) {
-          if (Status s = add_reason(*lead, to_string(*r->reason), 0, -e.amount_cents); !s.ok()) {
-            return s;
-          }
+          d.reasons[std::string(to_string(*r->reason))].second -= e.amount_cents;
         }
       } else if (e.kind == EntryKind::supplier_chargeback) {
-        if (Status s = add_daily(*lead, 0, 0, 0, 0, 0, -e.amount_cents); !s.ok()) return s;
+        deltas.of(*lead).chargeback -= e.amount_cents;
       }
     }
+    if (Status s = deltas.write(*this); !s.ok()) return s;
     if (fx.message) {
       Statement& st = db_.cached(
           "INSERT OR IGNORE INTO messages (id, return_id, at, data) VALUES (?1, ?2, ?3, ?4)");
@@ -749,12 +783,10 @@ Result<std::vector<Alert>> Store::detect_spikes(Millis now) {
   return raised;
 }
 
-std::vector<Event> Store::events_since(std::int64_t cursor, std::size_t limit) {
+namespace {
+
+std::vector<Event> read_events(Statement& st) {
   std::vector<Event> out;
-  Statement& st = db_->cached(
-      "SELECT version, entity, entity_id, buyer_id, at, deleted, data FROM events "
-      "WHERE version > ?1 ORDER BY version LIMIT ?2");
-  st.bind(1, cursor).bind(2, static_cast<std::int64_t>(limit));
   while (st.step()) {
     Event e;
     e.version = st.int64(0);
@@ -768,6 +800,25 @@ std::vector<Event> Store::events_since(std::int64_t cursor, std::size_t limit) {
   }
   st.reset();
   return out;
+}
+
+}  // namespace
+
+std::vector<Event> Store::events_since(std::int64_t cursor, std::size_t limit) {
+  Statement& st = db_->cached(
+      "SELECT version, entity, entity_id, buyer_id, at, deleted, data FROM events "
+      "WHERE version > ?1 ORDER BY version LIMIT ?2");
+  st.bind(1, cursor).bind(2, static_cast<std::int64_t>(limit));
+  return read_events(st);
+}
+
+std::vector<Event> Store::buyer_events_since(const std::string& buyer_id, std::int64_t cursor,
+                                             std::size_t limit) {
+  Statement& st = db_->cached(
+      "SELECT version, entity, entity_id, buyer_id, at, deleted, data FROM events "
+      "WHERE buyer_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3");
+  st.bind(1, buyer_id).bind(2, cursor).bind(3, static_cast<std::int64_t>(limit));
+  return read_events(st);
 }
 
 std::int64_t Store::head_version() { return impl_->head_; }

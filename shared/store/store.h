@@ -105,6 +105,9 @@ class Store {
   Result<std::vector<Alert>> detect_spikes(Millis now);
 
   std::vector<Event> events_since(std::int64_t cursor, std::size_t limit);
+  // The same, only the events scoped to one buyer (the only ones a buyer may see).
+  std::vector<Event> buyer_events_since(const std::string& buyer_id, std::int64_t cursor,
+                                        std::size_t limit);
   // Every event this connection wrote since the last take (capture on), in the order written,
   // `data` as stored — so the fan-out need not read back what was just committed. Events of a
   // transaction that rolled back are included, and their versions are reused by the next one:

@@ -7,6 +7,14 @@ bool cursor_needs_reset(std::int64_t cursor, std::int64_t head, std::int64_t min
   return cursor > head || (cursor != 0 && cursor < min_version);
 }
 
+CatchUpPage catch_up_page(std::size_t read, std::int64_t last, std::int64_t head,
+                          std::size_t batch) {
+  CatchUpPage page;
+  page.done = read < batch || last >= head;
+  page.to = page.done ? head : last;
+  return page;
+}
+
 Millis lead_horizon(const Policy& policy, Millis now) {
   // return_deadline(policy, d) > now  <=>  d > now - window  <=>  d >= now - window + 1.
   return now - return_deadline(policy, 0) + 1;

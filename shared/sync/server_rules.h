@@ -22,6 +22,17 @@ inline constexpr std::size_t kLivePage = 2000;
 // "from scratch" and never resets (a reset would loop).
 bool cursor_needs_reset(std::int64_t cursor, std::int64_t head, std::int64_t min_version);
 
+// Where one catch-up page ends. `read` events after the cursor were read, `batch` at most — the
+// whole log's for an operator, only the buyer's own for a buyer (the only events a buyer may see);
+// `last` is the version of the last one. A page that is not full was read through the head, so it
+// ends there and the session goes live.
+struct CatchUpPage {
+  std::int64_t to = 0;
+  bool done = false;
+};
+CatchUpPage catch_up_page(std::size_t read, std::int64_t last, std::int64_t head,
+                          std::size_t batch);
+
 // A buyer's lead horizon: the earliest delivery time whose return window (the core's
 // return_deadline under the buyer's policy) is still open at `now`. Leads delivered before it are
 // not sent unless a return changed their status.

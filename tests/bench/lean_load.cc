@@ -274,6 +274,8 @@ class LeanConn : public std::enable_shared_from_this<LeanConn> {
   Role role() const { return role_; }
   std::size_t outstanding() const { return pushed_.size(); }
   std::int64_t to() const { return to_; }
+  std::int64_t bytes_in() const { return bytes_in_; }
+  std::int64_t rows_in() const { return rows_in_; }
   void add_lead(std::string id) { leads_.push_back(std::move(id)); }
   // Where in its period this connection's first op falls (0…1): spread evenly, so the clients
   // do not all push on the same tick.
@@ -317,6 +319,8 @@ class LeanConn : public std::enable_shared_from_this<LeanConn> {
   std::vector<std::string> leads_;
   std::size_t next_lead_ = 0;
   std::int64_t returns_made_ = 0;
+  std::int64_t bytes_in_ = 0;
+  std::int64_t rows_in_ = 0;
 };
 
 // --- One I/O thread and its connections ----------------------------------------------------------
@@ -512,12 +516,18 @@ void LeanConn::read() {
 // never parsed (only their `to`, the frame's last field).
 void LeanConn::on_text(const std::string& text, TimePoint now) {
   w_.on_frame(text.size());
+  bytes_in_ += static_cast<std::int64_t>(text.size());
   if (text.rfind(R"({"type":"result")", 0) == 0) {
     on_result(text, now);
   } else if (text.rfind(R"({"type":"changes")", 0) == 0) {
     const std::size_t at = text.rfind(R"("to":)");
     if (at == std::string::npos) return w_.problem(client_id_ + ": changes without to");
     to_ = std::strtoll(text.c_str() + at + 5, nullptr, 10);
+    // Rows: every item ends with its version (the JSON library writes "v" last).
+    for (std::size_t k = text.find(R"(,"v":)"); k != std::string::npos;
+         k = text.find(R"(,"v":)", k + 5)) {
+      ++rows_in_;
+    }
     if (role_ == Role::operator_) {
       recent_.emplace_back(to_, now);
       if (recent_.size() > 4096) recent_.pop_front();
@@ -1042,6 +1052,37 @@ int main(int argc, char** argv) {
                   ceiling, opt.p99_ms, load_average().c_str());
     }
 
+    // Catch-up from scratch: a new operator device, then a new device of one buyer.
+    Json catch_ups = Json::array();
+    auto catch_up = [&](Role role, const std::string& buyer) {
+      Worker& w = *workers.front();
+      const std::string who = role == Role::buyer ? buyer : "operator";
+      auto c = std::make_shared<LeanConn>(w, role, buyer, "ll-" + tag + "-catch-up-" + who,
+                                          mint(role, buyer, role == Role::buyer ? buyer : "ll-cu"));
+      const std::int64_t head_now =
+          test::http_get(port, "/healthz").json.value("head", std::int64_t{0});
+      const TimePoint t0 = SteadyClock::now();
+      on_worker(w, [&] {
+        w.conns.push_back(c);
+        c->connect(port, 0);
+      });
+      const bool synced = wait_for([&] { return on_worker(w, [&] { return c->live(); }); }, 300);
+      const double ms = ms_between(t0, SteadyClock::now());
+      const auto [bytes, rows] =
+          on_worker(w, [&] { return std::make_pair(c->bytes_in(), c->rows_in()); });
+      std::printf(
+          "catch-up from cursor 0, %s: %lld rows (%.1f MiB) of a %lld-event log in %.0f ms%s\n",
+          who.c_str(), static_cast<long long>(rows), static_cast<double>(bytes) / (1 << 20),
+          static_cast<long long>(head_now), ms, synced ? "" : " (not synced within 300 s)");
+      if (!synced) on_worker(w, [&] { w.problem("catch-up of " + who + " did not finish"); });
+      catch_ups.push_back(
+          {{"who", who}, {"rows", rows}, {"bytes", bytes}, {"log", head_now}, {"ms", ms}});
+    };
+    if (opt.bulk == 0) {
+      catch_up(Role::operator_, "");
+      catch_up(Role::buyer, buyer_id(1));
+    }
+
     // --- Checks ------------------------------------------------------------------------------
     std::printf("\nchecks:\n");
     const auto m_end = scrape(port);
@@ -1087,6 +1128,7 @@ int main(int argc, char** argv) {
                                           {"sync", opt.sync},
                                           {"recipients", recipients},
                                           {"bulk", bulk_result},
+                                          {"catch_up", catch_ups},
                                           {"problems", totals.problems.size()}}
                                          .dump(2)
                                   << "\n";

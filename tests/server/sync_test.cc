@@ -272,6 +272,47 @@ TEST_F(SyncTest, CatchUpComesInBoundedBatchesThatChain) {
   EXPECT_GE(batches, 3u);
 }
 
+// A buyer's catch-up reads that buyer's events only (an index), page by page: with the other
+// buyer's leads interleaved, it gets exactly its own rows, in order, chained, and goes live at
+// the head of the whole log.
+TEST_F(SyncTest, ABuyersCatchUpPagesThroughItsOwnEventsAndEndsAtTheHead) {
+  Json leads = Json::array();
+  for (int i = 0; i < 1300; ++i) {
+    leads.push_back(
+        i % 2 == 0 ? lead_json("L-alpha-page-" + std::to_string(i), kBuyerA, "S-keep", 2000, 700)
+                   : lead_json("L-bravo-page-" + std::to_string(i), kBuyerB, "S-keep", 1500, 500));
+  }
+  ingest(server(), leads);
+  const std::int64_t now_head = head(server());
+  SyncClient b(port(), server().buyer_token(kBuyerB), "bravo-paging");
+  const std::vector<Json> frames = b.hello(0);
+  const std::vector<Json> items = expect_catch_up(frames, 0, now_head);
+  std::size_t pages = 0;
+  for (const Json& f : frames) {
+    if (type_of(f) != "changes") continue;
+    ++pages;
+    EXPECT_LE(f["items"].size(), 500u);
+  }
+  EXPECT_GE(pages, 2u) << "650 of this buyer's leads take more than one page";
+  std::int64_t last = 0;
+  int paged_leads = 0;
+  for (const Json& item : items) {
+    EXPECT_GT(item["v"].get<std::int64_t>(), last);
+    last = item["v"].get<std::int64_t>();
+    const std::string id = item.value("id", "");
+    EXPECT_EQ(id.find("alpha"), std::string::npos) << id;
+    if (id.rfind("L-bravo-page-", 0) == 0) ++paged_leads;
+  }
+  EXPECT_EQ(paged_leads, 650);
+  // Live from the head: a new lead of this buyer arrives as a live change.
+  ingest(server(), Json::array({lead_json("L-bravo-page-live", kBuyerB, "S-keep", 1500, 500)}));
+  const std::vector<Json> live = b.ws().collect_until([](const Json& f) {
+    return type_of(f) == "changes" && f.dump().find("L-bravo-page-live") != std::string::npos;
+  });
+  ASSERT_FALSE(live.empty());
+  EXPECT_EQ(live.back().value("from", std::int64_t{-1}), now_head);
+}
+
 TEST_F(SyncTest, TheSameOpTwiceHasOneEffectAndTheSameResult) {
   ingest(server(), Json::array({lead_json("L-alpha-dup", kBuyerA, "S-keep", 2000, 700)}));
   SyncClient op(port(), server().operator_token(), "op-dup-watch");

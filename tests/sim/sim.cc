@@ -182,7 +182,9 @@ class Simulation {
   void catch_up_all();
   void broadcast();
   void send_page(int conn, Session& s, std::int64_t from, std::int64_t to);
-  std::vector<sync::StoredEvent> read_events(std::int64_t after, std::size_t limit);
+  // The log after `after` (only `buyer_id`'s events when given).
+  std::vector<sync::StoredEvent> read_events(std::int64_t after, std::size_t limit,
+                                             const std::string& buyer_id = "");
   Principal scoped(const Principal& p);
   // Network.
   int connect(int client);
@@ -369,9 +371,11 @@ Principal Simulation::scoped(const Principal& p) {
   return out;
 }
 
-std::vector<sync::StoredEvent> Simulation::read_events(std::int64_t after, std::size_t limit) {
+std::vector<sync::StoredEvent> Simulation::read_events(std::int64_t after, std::size_t limit,
+                                                       const std::string& buyer_id) {
   std::vector<sync::StoredEvent> out;
-  for (store::Event& e : store_->events_since(after, limit)) {
+  for (store::Event& e : buyer_id.empty() ? store_->events_since(after, limit)
+                                          : store_->buyer_events_since(buyer_id, after, limit)) {
     // The injected facts bug: the decision-facts rows never leave the server.
     if (options_.inject_facts_bug && e.entity == "buyer_day") continue;
     out.push_back(sync::StoredEvent{e.version, std::move(e.entity), std::move(e.entity_id),
@@ -552,13 +556,18 @@ void Simulation::catch_up_step(int conn, Session& s) {
     s.cursor = 0;
     return;
   }
-  std::vector<sync::StoredEvent> events = read_events(s.cursor, kBatch);
-  const std::int64_t to = events.empty() ? s.cursor : events.back().version;
+  // As the server reads it (server/hub.cc): a buyer's own events only, the whole log otherwise.
+  std::vector<sync::StoredEvent> events = s.principal.role == Role::buyer
+                                              ? read_events(s.cursor, kBatch, s.principal.buyer_id)
+                                              : read_events(s.cursor, kBatch);
+  const sync::CatchUpPage page = sync::catch_up_page(
+      events.size(), events.empty() ? s.cursor : events.back().version, head, kBatch);
+  const std::int64_t to = page.to;
   if (auto f = sync::changes_frame(events, scoped(s.principal), s.cursor, to)) {
     send(conn, false, std::move(*f), false);
   }
   s.cursor = std::max(s.cursor, to);
-  if (events.size() < kBatch || to >= head) {
+  if (page.done) {
     send(conn, false, sync::encode_synced(s.cursor), false);
     s.catching_up = false;
     s.live = true;
