@@ -122,4 +122,6 @@ bench: build
 	$(BENCH_DIR)/lean_load --commit-batch 1 --rates 200,400,600,800 --seconds 8 --warmup 2
 	$(BENCH_DIR)/sqlite_baseline --ops 20000
 	$(BENCH_DIR)/lean_load --bulk 500 --rates 1000
+	$(BENCH_DIR)/lean_load --idle 10000 --rates 100 --seconds 4 --warmup 1
+	$(BENCH_DIR)/lean_load --operators 1000 --rates 80 --seconds 8 --warmup 2
 	$(BENCH_DIR)/load_gen --clients 60 --operators 6 --rate 45 --seconds 20

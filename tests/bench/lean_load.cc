@@ -4,11 +4,15 @@
 // submit returns at an offered rate (open loop, pushes of up to 100 ops); operators accept every
 // return the server put to manual review. The rate steps up through `--rates`; each step is
 // measured after a warm-up and reported on its own line; between steps new work stops until
-// every op is answered. Numbers and commands: BENCHMARKS.md "The server's ceiling".
+// every op is answered. After the steps a new operator device and a new buyer device catch up
+// from cursor 0 (rows, bytes, time). Numbers and commands: BENCHMARKS.md "The server's ceiling".
 //
 //   lean_load [--rates R1,R2,…] [--seconds S] [--warmup W] [--threads T] [--buyers B]
 //             [--devices D] [--operators O] [--inflight K] [--sync full|normal]
 //             [--commit-batch N] [--drain-seconds D] [--p99-ms L] [--json FILE]
+//             [--bulk N]   one operator decides N held returns at once, with the server's
+//                          default limits (instead of the rate steps)
+//             [--idle N]   N more buyer connections, synced and idle; the server's memory
 //
 // Checks (exit 1 when one fails):
 //   1. every op pushed got exactly one result (a second result, or one for a seq never pushed,
@@ -75,6 +79,7 @@ struct Options {
   double p99_ms = 50;
   bool smoke = false;
   int bulk = 0;  // > 0: the bulk-decision scenario instead of the rate steps
+  int idle = 0;  // > 0: that many more buyer connections, idle, and the server's memory
   std::string json_out;
 };
 
@@ -84,7 +89,7 @@ struct Options {
                "usage: lean_load [--rates R1,R2,...] [--seconds S] [--warmup W] [--threads T]\n"
                "                 [--buyers B] [--devices D] [--operators O] [--inflight K]\n"
                "                 [--sync full|normal] [--commit-batch N] [--drain-seconds D]\n"
-               "                 [--p99-ms L] [--smoke] [--json FILE]\n",
+               "                 [--p99-ms L] [--smoke] [--json FILE] [--bulk N] [--idle N]\n",
                why.c_str());
   std::exit(2);
 }
@@ -134,6 +139,8 @@ Options parse(int argc, char** argv) {
       o.commit_batch = static_cast<int>(parse_number(a, v));
     } else if (a == "--drain-seconds") {
       o.drain_seconds = parse_number(a, v);
+    } else if (a == "--idle") {
+      o.idle = static_cast<int>(parse_number(a, v));
     } else if (a == "--bulk") {
       o.bulk = static_cast<int>(parse_number(a, v));
     } else if (a == "--p99-ms") {
@@ -413,22 +420,22 @@ class Worker {
     }
     ++totals.submits_applied;
     if (manual) waiting_accepts_.push_back(p.return_id);
-    // Fan-out: the first operator frame whose range covers the submit's version.
+    // Fan-out, at every operator of this thread: the first frame whose range covers the submit's
+    // version — already received (the frame can overtake the result), or still to come.
     if (!measuring_ || operators.empty()) return;
-    LeanConn* watcher = operators.front();
-    if (std::optional<TimePoint> seen = watcher->covered_at(version)) {
-      sample_.fanout_ms.push_back(ms_between(p.at, *seen));
-    } else {
-      awaiting_fanout_.emplace(version, p.at);
+    fanout_log_.emplace(version, p.at);
+    for (const LeanConn* op : operators) {
+      if (op->to() < version) continue;
+      if (std::optional<TimePoint> seen = op->covered_at(version)) {
+        sample_.fanout_ms.push_back(ms_between(p.at, *seen));
+      }
     }
   }
-  // The first operator of this thread received a frame up to `to`.
-  void on_operator_frame(const LeanConn* conn, std::int64_t to, TimePoint now) {
-    if (operators.empty() || conn != operators.front()) return;
-    while (!awaiting_fanout_.empty() && awaiting_fanout_.begin()->first <= to) {
-      if (measuring_)
-        sample_.fanout_ms.push_back(ms_between(awaiting_fanout_.begin()->second, now));
-      awaiting_fanout_.erase(awaiting_fanout_.begin());
+  // An operator of this thread received a frame covering (from, to].
+  void on_operator_frame(std::int64_t from, std::int64_t to, TimePoint now) {
+    for (auto it = fanout_log_.upper_bound(from); it != fanout_log_.end() && it->first <= to;
+         ++it) {
+      if (measuring_) sample_.fanout_ms.push_back(ms_between(it->second, now));
     }
   }
 
@@ -444,6 +451,12 @@ class Worker {
         for (auto& c : conns) {
           if (c->role() == Role::buyer) c->tick(rate_per_buyer_conn_ * elapsed);
         }
+      }
+      // What every operator has seen leaves the fan-out log.
+      if (++ticks_ % 50 == 0 && !fanout_log_.empty() && !operators.empty()) {
+        std::int64_t seen_by_all = operators.front()->to();
+        for (const LeanConn* op : operators) seen_by_all = std::min(seen_by_all, op->to());
+        fanout_log_.erase(fanout_log_.begin(), fanout_log_.upper_bound(seen_by_all));
       }
       // Accepts are answers to what was submitted: they go out while draining too.
       for (LeanConn* op : operators) {
@@ -462,9 +475,10 @@ class Worker {
   bool issuing_ = false;
   bool measuring_ = false;
   bool holding_ = false;
+  std::uint64_t ticks_ = 0;
   Sample sample_;
   std::deque<std::string> waiting_accepts_;
-  std::multimap<std::int64_t, TimePoint> awaiting_fanout_;
+  std::multimap<std::int64_t, TimePoint> fanout_log_;  // applied submits: version → pushed
 
   friend class LeanConn;
 };
@@ -473,6 +487,7 @@ asio::io_context& LeanConn::w_ioc() { return w_.ioc; }
 
 void LeanConn::connect(unsigned short port, std::int64_t cursor) {
   auto self = shared_from_this();
+  to_ = cursor;
   beast::get_lowest_layer(ws_).expires_after(30s);
   const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
   beast::get_lowest_layer(ws_).async_connect(ep, [this, self, port, cursor](beast::error_code ec) {
@@ -522,6 +537,7 @@ void LeanConn::on_text(const std::string& text, TimePoint now) {
   } else if (text.rfind(R"({"type":"changes")", 0) == 0) {
     const std::size_t at = text.rfind(R"("to":)");
     if (at == std::string::npos) return w_.problem(client_id_ + ": changes without to");
+    const std::int64_t before = to_;
     to_ = std::strtoll(text.c_str() + at + 5, nullptr, 10);
     // Rows: every item ends with its version (the JSON library writes "v" last).
     for (std::size_t k = text.find(R"(,"v":)"); k != std::string::npos;
@@ -530,8 +546,8 @@ void LeanConn::on_text(const std::string& text, TimePoint now) {
     }
     if (role_ == Role::operator_) {
       recent_.emplace_back(to_, now);
-      if (recent_.size() > 4096) recent_.pop_front();
-      w_.on_operator_frame(this, to_, now);
+      if (recent_.size() > 512) recent_.pop_front();
+      w_.on_operator_frame(before, to_, now);
     }
   } else if (text.rfind(R"({"type":"synced")", 0) == 0) {
     live_ = true;
@@ -565,7 +581,7 @@ void LeanConn::on_result(const std::string& text, TimePoint now) {
 }
 
 void LeanConn::tick(double due) {
-  if (!live_) return;
+  if (!live_ || leads_.empty()) return;  // idle connections have nothing to submit
   budget_ = std::min(budget_ + due, 1000.0);
   std::vector<std::pair<std::string, Json>> ops;
   while (budget_ >= 1.0 && next_lead_ < leads_.size() &&
@@ -901,6 +917,52 @@ int main(int argc, char** argv) {
         "each op reaches %d sessions\n",
         buyer_conns, opt.buyers, conns_per_buyer, opt.operators, opt.threads,
         ms_between(t_connect, SteadyClock::now()), recipients);
+    // Idle connections: authenticated and synced, then nothing; the server's resident memory.
+    Json idle_result;
+    if (opt.idle > 0) {
+      auto rss_mib = [&] {
+        std::ifstream in("/proc/" + std::to_string(server.pid()) + "/status");
+        for (std::string line; std::getline(in, line);) {
+          if (line.rfind("VmRSS:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024;
+        }
+        return 0.0;
+      };
+      const double before = rss_mib();
+      const TimePoint t0 = SteadyClock::now();
+      for (int i = 0; i < opt.idle; ++i) {
+        Worker& w = *workers[static_cast<std::size_t>(i % opt.threads)];
+        const std::string b = buyer_id(i % opt.buyers);
+        auto c = std::make_shared<LeanConn>(
+            w, Role::buyer, b, "ll-" + tag + "-idle-" + std::to_string(i), mint(Role::buyer, b, b));
+        on_worker(w, [&] {
+          w.conns.push_back(c);
+          c->connect(port, head);
+        });
+      }
+      const bool all = wait_for(
+          [&] {
+            return std::all_of(workers.begin(), workers.end(), [](auto& w) {
+              return on_worker(*w, [&] { return w->all_live(); });
+            });
+          },
+          300);
+      const double connect_ms = ms_between(t0, SteadyClock::now());
+      std::this_thread::sleep_for(2s);
+      const double after = rss_mib();
+      const auto sessions =
+          test::http_get(port, "/healthz").json.value("connections", std::int64_t{0});
+      std::printf(
+          "idle: %d more connections synced in %.0f ms%s; the server holds %lld sessions in %.0f "
+          "MiB resident (%.0f MiB before them: %.1f KiB per connection)\n",
+          opt.idle, connect_ms, all ? "" : " (not all within 300 s)",
+          static_cast<long long>(sessions), after, before, 1024 * (after - before) / opt.idle);
+      idle_result = {{"connections", opt.idle},
+                     {"sessions", sessions},
+                     {"rss_mib", after},
+                     {"rss_before_mib", before},
+                     {"connect_ms", connect_ms}};
+      if (!all) on_worker(*workers.front(), [&] { workers.front()->problem("idle connections"); });
+    }
     if (opt.bulk == 0)
       std::printf("\n%9s %9s %9s %8s %8s %8s %9s %9s %8s %8s %8s %8s %7s %6s\n", "offered",
                   "issued/s", "done/s", "res p50", "res p99", "res max", "fan p50", "fan p99",
@@ -1128,6 +1190,7 @@ int main(int argc, char** argv) {
                                           {"sync", opt.sync},
                                           {"recipients", recipients},
                                           {"bulk", bulk_result},
+                                          {"idle", idle_result},
                                           {"catch_up", catch_ups},
                                           {"problems", totals.problems.size()}}
                                          .dump(2)
