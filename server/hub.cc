@@ -25,25 +25,6 @@ std::vector<sync::StoredEvent> stored(std::vector<store::Event>&& events) {
   return out;
 }
 
-// The events the writer wrote that are exactly the log's (from, head]: the last `head - from`
-// written, counting up by one to `head`. Events of a rolled-back transaction come before the
-// committed ones that reuse their versions, or after `head` (never committed); anything else
-// (an event the capture missed) gives nothing, and the caller reads the log.
-std::optional<std::vector<sync::StoredEvent>> committed_run(std::vector<store::Event>&& written,
-                                                            std::int64_t from, std::int64_t head) {
-  while (!written.empty() && written.back().version > head) written.pop_back();
-  const auto need = static_cast<std::size_t>(head - from);
-  if (written.size() < need) return std::nullopt;
-  const std::size_t first = written.size() - need;
-  for (std::size_t i = 0; i < need; ++i) {
-    if (written[first + i].version != from + 1 + static_cast<std::int64_t>(i)) return std::nullopt;
-  }
-  std::vector<sync::StoredEvent> out;
-  out.reserve(need);
-  for (std::size_t i = first; i < written.size(); ++i) out.push_back(stored(std::move(written[i])));
-  return out;
-}
-
 Frame shared(std::optional<std::string>&& frame) {
   if (!frame) return nullptr;
   return std::make_shared<const std::string>(std::move(*frame));
@@ -87,7 +68,7 @@ void Hub::close_all() {
 }
 
 Millis Hub::lead_horizon(store::Store& store, const std::string& buyer_id) const {
-  const Buyer* b = store.view().find_buyer(buyer_id);
+  const Buyer* b = store.find_buyer(buyer_id);
   return sync::lead_horizon(b != nullptr ? b->policy : default_policy(), clock_.now_ms());
 }
 
@@ -95,7 +76,7 @@ void Hub::on_commit(std::int64_t head) {
   std::vector<store::Event> written = store_.take_written_events();
   if (head <= broadcast_head_) return;
   std::vector<sync::StoredEvent> events;
-  if (auto run = committed_run(std::move(written), broadcast_head_, head)) {
+  if (auto run = sync::committed_run(stored(std::move(written)), broadcast_head_, head)) {
     events = std::move(*run);
   } else {
     for (std::int64_t at = broadcast_head_; at < head;) {

@@ -460,6 +460,7 @@ int cmd_serve(const Args& a) {
   Result<std::unique_ptr<store::Checkpointer>> checkpointer =
       store::Checkpointer::start(store->db(), a.get("--db", "./var/returns.db"));
   if (!checkpointer.ok()) return usage(checkpointer.error().message);
+  metrics.checkpointer = checkpointer->get();
   store::GroupWriter::Options writer_options;
   writer_options.max_batch = static_cast<std::size_t>(*commit_batch);
   store::GroupWriter writer(*store, clock, writer_options);

@@ -54,6 +54,15 @@ std::string Metrics::render(const store::GroupWriter::Stats& w) const {
           static_cast<std::int64_t>(w.batches));
   counter(out, "returns_writer_failed_batches_total", "Writer transactions rolled back.", "counter",
           static_cast<std::int64_t>(w.failed_batches));
+  const store::Checkpointer::Stats c =
+      checkpointer != nullptr ? checkpointer->stats() : store::Checkpointer::Stats{};
+  counter(out, "returns_wal_checkpoints_total", "WAL checkpoints run off the writer.", "counter",
+          static_cast<std::int64_t>(c.checkpoints));
+  counter(out, "returns_wal_frames_checkpointed_total", "WAL frames copied into the database.",
+          "counter", static_cast<std::int64_t>(c.frames_copied));
+  counter(out, "returns_wal_checkpoint_failures_total",
+          "WAL checkpoints that failed (retried at the next commit over the threshold).", "counter",
+          static_cast<std::int64_t>(c.failures));
   histogram(out, "returns_commit_batch_size", "Ops per committed transaction.",
             store::GroupWriter::Stats::kBatchBounds, w.batch_le, w.batches,
             static_cast<double>(w.ops));

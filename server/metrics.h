@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "store/checkpointer.h"
 #include "store/group_writer.h"
 
 namespace returns::server {
@@ -22,6 +23,9 @@ struct Metrics {
   std::atomic<std::int64_t> protocol_errors{0};
   std::atomic<std::int64_t> http_requests{0};
   std::atomic<std::int64_t> head_version{0};
+
+  // WAL checkpoints off the writer (none when the server runs without a checkpointer).
+  const store::Checkpointer* checkpointer = nullptr;
 
   std::string render(const store::GroupWriter::Stats& writer) const;
 };

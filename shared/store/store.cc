@@ -591,6 +591,8 @@ CaseView& Store::view() {
   return impl_->view_;
 }
 
+const Buyer* Store::find_buyer(const std::string& id) { return impl_->view_.find_buyer(id); }
+
 Status Store::put_buyer(const Buyer& buyer, Millis now) {
   Transaction tx(*db_);
   if (!tx.begun().ok()) return tx.begun();

@@ -122,8 +122,12 @@ class Store {
   std::optional<std::string> client_principal(const std::string& client_id);
   std::vector<Alert> alerts();
 
-  // A consistent read of the current state (for reports, tests and replay checks).
+  // A consistent read of the current state (for reports, tests and replay checks). It drops the
+  // row cache first, so it also sees what was written through db() directly.
   CaseView& view();
+  // One buyer through the row cache, which this store's own writes keep current (no drop): for
+  // callers between batches on the writer's thread, per event or per page.
+  const Buyer* find_buyer(const std::string& id);
   Database& db() { return *db_; }
 
  private:

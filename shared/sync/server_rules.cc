@@ -15,6 +15,20 @@ CatchUpPage catch_up_page(std::size_t read, std::int64_t last, std::int64_t head
   return page;
 }
 
+std::optional<std::vector<StoredEvent>> committed_run(std::vector<StoredEvent>&& written,
+                                                      std::int64_t from, std::int64_t head) {
+  while (!written.empty() && written.back().version > head) written.pop_back();
+  if (head < from) return std::nullopt;
+  const auto need = static_cast<std::size_t>(head - from);
+  if (written.size() < need) return std::nullopt;
+  const std::size_t first = written.size() - need;
+  for (std::size_t i = 0; i < need; ++i) {
+    if (written[first + i].version != from + 1 + static_cast<std::int64_t>(i)) return std::nullopt;
+  }
+  written.erase(written.begin(), written.begin() + static_cast<std::ptrdiff_t>(first));
+  return std::move(written);
+}
+
 Millis lead_horizon(const Policy& policy, Millis now) {
   // return_deadline(policy, d) > now  <=>  d > now - window  <=>  d >= now - window + 1.
   return now - return_deadline(policy, 0) + 1;

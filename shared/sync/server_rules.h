@@ -49,6 +49,13 @@ struct StoredEvent {
   bool deleted = false;
 };
 
+// The events a writer wrote (in the order written) that are exactly the log's (from, head]: the
+// last `head - from` of them, counting up by one to `head`. Events of a rolled-back transaction
+// come before the committed ones that reuse their versions, or after `head` (never committed);
+// anything else (an event the capture missed) gives nothing, and the caller reads the log.
+std::optional<std::vector<StoredEvent>> committed_run(std::vector<StoredEvent>&& written,
+                                                      std::int64_t from, std::int64_t head);
+
 // The `changes` frame `principal` may see of `events` (from, to], or nothing when none is
 // visible (no frame is sent then). Byte for byte what encode_changes gives for the rows
 // visible_row lets through; but an operator's rows are copied as stored, never parsed, and a

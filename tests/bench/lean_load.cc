@@ -47,6 +47,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "harness.h"
 #include "server/token.h"
 #include "store/sqlite_db.h"
@@ -58,8 +59,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
-using SteadyClock = std::chrono::steady_clock;
-using TimePoint = SteadyClock::time_point;
+using namespace returns::bench;
 using namespace std::chrono_literals;
 
 // --- Options -------------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ Options parse(int argc, char** argv) {
 // A quarter of the buyers review every return by hand (the operators accept them); the rest
 // auto-accept, half of them through a rule that reads the trailing return rate and the day's
 // count, so the decision path reads the facts a real policy reads.
-std::string buyer_id(int b) { return "B-ll-" + std::to_string(b); }
+std::string buyer_id(int b) { return bench::buyer_id("ll", b); }
 
 Json policy_json(int b) {
   switch (b % 4) {
@@ -179,50 +179,11 @@ Json policy_json(int b) {
 }
 
 Json world_json(int buyers) {
-  Json bs = Json::array();
-  Json cs = Json::array();
-  for (int b = 0; b < buyers; ++b) {
-    bs.push_back({{"id", buyer_id(b)},
-                  {"name", "Lean buyer " + std::to_string(b)},
-                  {"billing", b % 2 == 0 ? "prepaid" : "net_terms"},
-                  {"policy", policy_json(b)}});
-    cs.push_back({{"id", "C-ll-" + std::to_string(b)},
-                  {"buyer_id", buyer_id(b)},
-                  {"vertical", "solar"},
-                  {"price_cents", 2000}});
-  }
-  return Json{{"suppliers", Json::array({{{"id", "S-ll-pass"},
-                                          {"name", "Lean supplier pass-through"},
-                                          {"pass_through_returns", true}},
-                                         {{"id", "S-ll-keep"}, {"name", "Lean supplier"}}})},
-              {"buyers", bs},
-              {"campaigns", cs}};
+  return bench::world_json({"ll", "Lean", policy_json, [](int) { return std::string("solar"); }},
+                           buyers);
 }
 
 // --- Measurements --------------------------------------------------------------------------------
-
-double ms_between(TimePoint a, TimePoint b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
-struct Percentiles {
-  double p50 = 0, p99 = 0, max = 0;
-  std::size_t n = 0;
-};
-
-Percentiles percentiles(std::vector<double> v) {
-  Percentiles p;
-  p.n = v.size();
-  if (v.empty()) return p;
-  std::sort(v.begin(), v.end());
-  auto rank = [&](double q) {
-    return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
-  };
-  p.p50 = rank(0.50);
-  p.p99 = rank(0.99);
-  p.max = v.back();
-  return p;
-}
 
 // What one thread saw in one measured window.
 struct Sample {
@@ -230,7 +191,9 @@ struct Sample {
   std::int64_t answered = 0;  // results received
   std::int64_t frames_in = 0;
   std::int64_t bytes_in = 0;
-  std::int64_t backlog = 0;  // submits that were due but held back by the inflight cap
+  // Ticks on which a connection had a submit due and could not push it (the in-flight cap was
+  // full, or it had no lead left): any at all means the offered rate was not sustained.
+  std::int64_t held_ticks = 0;
   std::vector<double> result_ms;
   std::vector<double> fanout_ms;  // submit pushed → an operator's frame covers its version
 
@@ -239,7 +202,7 @@ struct Sample {
     answered += o.answered;
     frames_in += o.frames_in;
     bytes_in += o.bytes_in;
-    backlog += o.backlog;
+    held_ticks += o.held_ticks;
     result_ms.insert(result_ms.end(), o.result_ms.begin(), o.result_ms.end());
     fanout_ms.insert(fanout_ms.end(), o.fanout_ms.begin(), o.fanout_ms.end());
   }
@@ -593,9 +556,7 @@ void LeanConn::tick(double due) {
                                {"reason", "bad_contact"},
                                {"note", "Disconnected number."}});
   }
-  if (budget_ >= 1.0 && w_.measuring_) {
-    w_.sample_.backlog += static_cast<std::int64_t>(budget_);
-  }
+  if (budget_ >= 1.0 && w_.measuring_) ++w_.sample_.held_ticks;
   if (!ops.empty()) push(ops, true);
 }
 
@@ -684,56 +645,6 @@ auto on_worker(Worker& w, Fn fn) -> decltype(fn()) {
     }
   });
   return f.get();
-}
-
-std::map<std::string, double> scrape(unsigned short port) {
-  std::map<std::string, double> out;
-  std::istringstream in(test::http_get(port, "/metrics").body);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const auto sp = line.rfind(' ');
-    if (sp == std::string::npos) continue;
-    out[line.substr(0, sp)] = std::strtod(line.c_str() + sp + 1, nullptr);
-  }
-  return out;
-}
-
-double metric_delta(const std::map<std::string, double>& a, const std::map<std::string, double>& b,
-                    const std::string& name) {
-  const auto ia = a.find(name);
-  const auto ib = b.find(name);
-  return (ib == b.end() ? 0 : ib->second) - (ia == a.end() ? 0 : ia->second);
-}
-
-// User + system CPU seconds of a process (from /proc/PID/stat).
-double process_cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(stat.substr(close + 2));
-  std::vector<std::string> f;
-  for (std::string x; rest >> x;) f.push_back(x);
-  // Fields after the command: state is field 3, utime 14 and stime 15 (1-based in proc(5)).
-  if (f.size() < 13) return 0;
-  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  return (std::stod(f[11]) + std::stod(f[12])) / ticks;
-}
-
-double self_cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-std::string load_average() {
-  double l[3] = {0, 0, 0};
-  getloadavg(l, 3);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", l[0], l[1], l[2]);
-  return buf;
 }
 
 // The final state, read from the stopped server's database.
@@ -1043,7 +954,7 @@ int main(int argc, char** argv) {
         });
       }
       std::this_thread::sleep_for(std::chrono::duration<double>(opt.warmup));
-      const auto m0 = scrape(port);
+      const auto m0 = scrape_metrics(port);
       const double cpu0 = process_cpu_seconds(server.pid());
       const double self0 = self_cpu_seconds();
       for (auto& w : workers) {
@@ -1064,7 +975,7 @@ int main(int argc, char** argv) {
       const double window = ms_between(t0, SteadyClock::now()) / 1000;
       const double cpu1 = process_cpu_seconds(server.pid());
       const double self1 = self_cpu_seconds();
-      const auto m1 = scrape(port);
+      const auto m1 = scrape_metrics(port);
       drained = drain();
 
       const Percentiles res = percentiles(s.result_ms);
@@ -1079,7 +990,7 @@ int main(int argc, char** argv) {
       const double issued_rate = static_cast<double>(s.issued) / window;
       const double done_rate = static_cast<double>(s.answered) / window;
       const bool kept_up =
-          s.backlog == 0 && done_rate >= 0.97 * issued_rate && issued_rate >= 0.95 * rate;
+          s.held_ticks == 0 && done_rate >= 0.97 * issued_rate && issued_rate >= 0.95 * rate;
       const bool ok = kept_up && res.p99 <= opt.p99_ms;
       if (ok) ceiling = std::max(ceiling, done_rate);
       std::printf(
@@ -1105,7 +1016,7 @@ int main(int argc, char** argv) {
                        {"txn_ms", txn_ms},
                        {"driver_cpu_pct", 100 * (self1 - self0) / window},
                        {"client_mib_in", static_cast<double>(s.bytes_in) / (1 << 20)},
-                       {"backlog", s.backlog},
+                       {"held_ticks", s.held_ticks},
                        {"ok", ok}});
       if (!drained) break;
     }
@@ -1147,7 +1058,7 @@ int main(int argc, char** argv) {
 
     // --- Checks ------------------------------------------------------------------------------
     std::printf("\nchecks:\n");
-    const auto m_end = scrape(port);
+    const auto m_end = scrape_metrics(port);
     for (auto& w : workers) on_worker(*w, [&] { w->stop(); });
     std::this_thread::sleep_for(200ms);
     for (auto& w : workers) w->ioc.stop();

@@ -50,6 +50,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench_support.h"
 #include "core/decision_facts.h"
 #include "harness.h"
 #include "server/token.h"
@@ -63,8 +64,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
-using SteadyClock = std::chrono::steady_clock;
-using TimePoint = SteadyClock::time_point;
+using namespace returns::bench;
 using namespace std::chrono_literals;
 
 // --- Options -------------------------------------------------------------------------------------
@@ -155,7 +155,7 @@ Options parse(int argc, char** argv) {
 // (operators decide), rules with a trailing-rate limit and a daily limit under a cap rate,
 // always-accept under a cap rate, and a daily limit alone. Leads are fresh, so no age limit is
 // crossed between a preview and its decision: only the facts can change in between.
-std::string buyer_id(int b) { return "B-lg-" + std::to_string(b); }
+std::string buyer_id(int b) { return bench::buyer_id("lg", b); }
 
 Json policy_json(int b) {
   switch (b % 4) {
@@ -180,53 +180,12 @@ Json policy_json(int b) {
 }
 
 Json world_json(int buyers) {
-  Json bs = Json::array();
-  Json cs = Json::array();
-  for (int b = 0; b < buyers; ++b) {
-    bs.push_back({{"id", buyer_id(b)},
-                  {"name", "Load buyer " + std::to_string(b)},
-                  {"billing", b % 2 == 0 ? "prepaid" : "net_terms"},
-                  {"policy", policy_json(b)}});
-    cs.push_back({{"id", "C-lg-" + std::to_string(b)},
-                  {"buyer_id", buyer_id(b)},
-                  {"vertical", b % 2 == 0 ? "solar" : "roofing"},
-                  {"price_cents", 2000}});
-  }
-  return Json{{"suppliers", Json::array({{{"id", "S-lg-pass"},
-                                          {"name", "Load supplier pass-through"},
-                                          {"pass_through_returns", true}},
-                                         {{"id", "S-lg-keep"}, {"name", "Load supplier"}}})},
-              {"buyers", bs},
-              {"campaigns", cs}};
+  return bench::world_json({"lg", "Load", policy_json,
+                            [](int b) { return std::string(b % 2 == 0 ? "solar" : "roofing"); }},
+                           buyers);
 }
 
 // --- Measurements --------------------------------------------------------------------------------
-
-double ms_between(TimePoint a, TimePoint b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
-struct Percentiles {
-  std::size_t n = 0;
-  double p50 = 0, p95 = 0, p99 = 0, max = 0, min = 0;
-};
-
-Percentiles percentiles(std::vector<double> v) {
-  Percentiles p;
-  p.n = v.size();
-  if (v.empty()) return p;
-  std::sort(v.begin(), v.end());
-  auto rank = [&](double q) {
-    const auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
-    return v[std::min(v.size() - 1, i == 0 ? 0 : i - 1)];
-  };
-  p.p50 = rank(0.50);
-  p.p95 = rank(0.95);
-  p.p99 = rank(0.99);
-  p.max = v.back();
-  p.min = v.front();
-  return p;
-}
 
 void print_latency(const char* what, const Percentiles& p) {
   std::printf("  %-40s n=%zu  p50 %.1f  p95 %.1f  p99 %.1f  max %.1f ms\n", what, p.n, p.p50, p.p95,
@@ -765,33 +724,10 @@ class Loop {
 
 // --- Metrics -------------------------------------------------------------------------------------
 
-// GET /metrics as name{labels} → value.
-std::map<std::string, double> scrape(unsigned short port) {
-  std::map<std::string, double> out;
-  test::HttpReply r = test::http_get(port, "/metrics");
-  std::istringstream in(r.body);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const auto sp = line.rfind(' ');
-    if (sp == std::string::npos) continue;
-    out[line.substr(0, sp)] = std::strtod(line.c_str() + sp + 1, nullptr);
-  }
-  return out;
-}
-
-double delta(const std::map<std::string, double>& a, const std::map<std::string, double>& b,
-             const std::string& key) {
-  auto ia = a.find(key);
-  auto ib = b.find(key);
-  return (ib == b.end() ? 0 : ib->second) - (ia == a.end() ? 0 : ia->second);
-}
-
-void print_histogram(const char* title, const std::string& name,
-                     const std::map<std::string, double>& a,
-                     const std::map<std::string, double>& b) {
-  const double count = delta(a, b, name + "_count");
-  const double sum = delta(a, b, name + "_sum");
+void print_histogram(const char* title, const std::string& name, const Metrics& a,
+                     const Metrics& b) {
+  const double count = metric_delta(a, b, name + "_count");
+  const double sum = metric_delta(a, b, name + "_sum");
   std::printf("  %s: %.0f, mean %.2f\n   ", title, count, count > 0 ? sum / count : 0.0);
   double prev = 0;
   const std::string prefix = name + "_bucket{le=\"";
@@ -803,7 +739,7 @@ void print_histogram(const char* title, const std::string& name,
   }
   std::sort(buckets.begin(), buckets.end());
   for (const auto& [bound, le] : buckets) {
-    const double cum = delta(a, b, prefix + le + "\"}");
+    const double cum = metric_delta(a, b, prefix + le + "\"}");
     std::printf(" ≤%s: %.0f", le.c_str(), cum - prev);
     prev = cum;
   }
@@ -902,13 +838,6 @@ void check_server_state(Run& run, const sync::MemoryReplica& fresh) {
   }
   std::printf("  server state: %lld returns checked against the answers\n",
               static_cast<long long>(checked));
-}
-
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 }  // namespace
@@ -1059,8 +988,8 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
 
     // The measured phase.
-    const auto before = scrape(port);
-    const double cpu0 = cpu_seconds();
+    const auto before = scrape_metrics(port);
+    const double cpu0 = self_cpu_seconds();
     run.measuring = true;
     run.measure_start = SteadyClock::now();
     const auto limit = opt.seconds > 0 ? std::chrono::duration<double>(opt.seconds)
@@ -1069,8 +998,8 @@ int main(int argc, char** argv) {
     run.stop_new = true;
     run.measuring = false;
     run.measure_end = SteadyClock::now();
-    const double cpu1 = cpu_seconds();
-    const auto at_end = scrape(port);
+    const double cpu1 = self_cpu_seconds();
+    const auto at_end = scrape_metrics(port);
     const std::int64_t issued_in_window = run.ops_issued;
 
     // Drain: every op answered, every submitted return decided and visible.
@@ -1113,7 +1042,7 @@ int main(int argc, char** argv) {
             30s)) {
       run.problem("quiesce: not every session answered a ping within 30 s");
     }
-    const auto after = scrape(port);
+    const auto after = scrape_metrics(port);
 
     // --- Report ----------------------------------------------------------------------------------
     const double window_s = ms_between(run.measure_start, run.measure_end) / 1000.0;
@@ -1153,9 +1082,9 @@ int main(int argc, char** argv) {
     print_histogram("commits", "returns_commit_batch_size", before, at_end);
     print_histogram("commit latency ms", "returns_commit_latency_ms", before, at_end);
     std::printf("  frames sent %.0f, slow consumers cut %.0f, rate-limited ops %.0f\n",
-                delta(before, at_end, "returns_frames_sent_total"),
-                delta(before, at_end, "returns_slow_consumers_total"),
-                delta(before, at_end, "returns_ops_rate_limited_total"));
+                metric_delta(before, at_end, "returns_frames_sent_total"),
+                metric_delta(before, at_end, "returns_slow_consumers_total"),
+                metric_delta(before, at_end, "returns_ops_rate_limited_total"));
     std::printf(
         "client: %lld frames (%.1f MiB) received, %lld reconnects, %lld resets, "
         "%lld alerts\n",
@@ -1206,9 +1135,9 @@ int main(int argc, char** argv) {
     std::printf("  answers: %lld ops, each answered once: %s; duplicate result frames %lld\n",
                 static_cast<long long>(sent), run.problems.empty() ? "yes" : "see problems",
                 static_cast<long long>(run.duplicate_result_frames));
-    const double applied = delta(before, after, "returns_ops_applied_total") +
+    const double applied = metric_delta(before, after, "returns_ops_applied_total") +
                            (opt.port == 0 ? before.at("returns_ops_applied_total") : 0.0);
-    const double refused = delta(before, after, "returns_ops_refused_total") +
+    const double refused = metric_delta(before, after, "returns_ops_refused_total") +
                            (opt.port == 0 ? before.at("returns_ops_refused_total") : 0.0);
     const double dups =
         after.count("returns_ops_duplicate_total") ? after.at("returns_ops_duplicate_total") : 0.0;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "core/codec.h"
 #include "core/ledger.h"
 #include "store/replica_sqlite.h"
@@ -117,17 +118,16 @@ int main(int argc, char** argv) {
   WhatIfReport report;
   std::size_t items = 0;
   for (int i = 0; i < runs; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const auto t0 = bench::SteadyClock::now();
     auto history = engine.history("B3", 30, now + i);
     if (!history.ok()) return 2;
     items = history->size();
     report = what_if(edited, std::move(history).value());
-    ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ms.push_back(bench::ms_between(t0, bench::SteadyClock::now()));
   }
-  std::sort(ms.begin(), ms.end());
+  const bench::Percentiles p = bench::percentiles(ms);
   std::printf("rows %zu, history items %zu, what_if median %.2f ms (min %.2f, max %.2f)\n",
-              batch.rows.size(), items, ms[ms.size() / 2], ms.front(), ms.back());
+              batch.rows.size(), items, p.p50, p.min, p.max);
   std::printf("summary %s\n", to_json(report).at("summary").dump().c_str());
   std::printf("report %s\n",
               std::to_string(std::hash<std::string>{}(to_json(report).dump())).c_str());

@@ -925,6 +925,10 @@ TEST_F(Hostile, OpBurstIsRateLimitedNotFatal) {
   }
   expect_pong(s->ws(), "after-burst");
   EXPECT_GT(metric("returns_ops_rate_limited_total"), 0);
+  // The checkpointer's counters are exposed (-1: missing), and this load made none fail.
+  EXPECT_GE(metric("returns_wal_checkpoints_total"), 0);
+  EXPECT_GE(metric("returns_wal_frames_checkpointed_total"), 0);
+  EXPECT_EQ(metric("returns_wal_checkpoint_failures_total"), 0);
 }
 
 TEST_F(Hostile, SlowConsumerIsCutOffOthersUnaffected) {

@@ -35,6 +35,7 @@
 
 #include "store/sqlite_db.h"
 #include "store/store.h"
+#include "store/temp_db.h"
 
 extern char** environ;
 
@@ -703,21 +704,14 @@ void absorb(const RunLog& log, History& h) {
 void kill_loop(const std::string& sync, int kills, std::uint64_t seed) {
   SCOPED_TRACE("crash test seed " + std::to_string(seed) +
                " (RETURNS_CRASH_SEED=" + std::to_string(seed) + " replays it), sync " + sync);
-  const std::string db =
-      (std::filesystem::temp_directory_path() / ("returns_crash_" + std::to_string(::getpid()) +
-                                                 "_" + sync + "_" + std::to_string(seed) + ".db"))
-          .string();
-  const std::string snapshot = db + ".check";
-  auto remove_db = [](const std::string& path) {
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-      std::filesystem::remove(path + suffix);
-    }
-  };
+  const TempDb db_file("crash_" + sync + "_" + std::to_string(seed));
+  const TempDb snapshot_file("crash_check_" + sync + "_" + std::to_string(seed));
+  const std::string& db = db_file.path();
+  const std::string& snapshot = snapshot_file.path();
   auto cleanup = [&] {
-    remove_db(db);
-    remove_db(snapshot);
+    db_file.remove();
+    snapshot_file.remove();
   };
-  cleanup();
   const auto started = std::chrono::steady_clock::now();
   std::mt19937_64 rng(seed);
   History h;
@@ -755,7 +749,7 @@ void kill_loop(const std::string& sync, int kills, std::uint64_t seed) {
     // Check a copy of the files as the kill left them (the database and its WAL; the shared
     // memory index is rebuilt, as after a reboot), so that the next child itself recovers
     // from the crashed state rather than from one this test's connection cleaned up.
-    remove_db(snapshot);
+    snapshot_file.remove();
     if (!std::filesystem::exists(db)) {
       // Killed before it created the database (a kill a few ms after spawn can land there): a
       // legitimate crash point, and then nothing can have been acknowledged yet.
@@ -768,7 +762,7 @@ void kill_loop(const std::string& sync, int kills, std::uint64_t seed) {
       std::filesystem::copy_file(db + "-wal", snapshot + "-wal");
     }
     stored = verify(snapshot, h);
-    remove_db(snapshot);
+    snapshot_file.remove();
     if (plan.ending == Ending::term) stored = verify(db, h);
     if (::testing::Test::HasFailure()) break;
   }

@@ -13,19 +13,10 @@
 #include <set>
 
 #include "store/reports.h"
+#include "store/temp_db.h"
 
 namespace returns::store {
 namespace {
-
-std::string temp_db(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("demo_" + name + "_" + std::to_string(::getpid()) + ".db"))
-      .string();
-}
-
-void remove_db(const std::string& path) {
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-}
 
 // FNV-1a over every row of every table, in key order.
 std::uint64_t hash_tables(Database& db) {
@@ -82,9 +73,8 @@ std::int64_t count(Database& db, const std::string& sql) {
 class DemoData : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    path_ = new std::string(temp_db("default"));
-    remove_db(*path_);
-    auto s = Store::open(*path_);
+    db_ = new TempDb("demo_default");
+    auto s = Store::open(db_->path());
     ASSERT_TRUE(s.ok()) << s.error().message;
     store_ = std::move(s).value().release();
     auto sum = generate_demo(*store_, DemoConfig{});
@@ -96,15 +86,15 @@ class DemoData : public ::testing::Test {
     store_ = nullptr;
     delete summary_;
     summary_ = nullptr;
-    remove_db(*path_);
-    delete path_;
+    delete db_;
+    db_ = nullptr;
   }
   void SetUp() override {
     ASSERT_NE(store_, nullptr);
     ASSERT_NE(summary_, nullptr);
   }
 
-  static inline std::string* path_ = nullptr;
+  static inline TempDb* db_ = nullptr;
   static inline Store* store_ = nullptr;
   static inline DemoSummary* summary_ = nullptr;
 };
@@ -265,11 +255,10 @@ struct Generated {
 };
 
 Generated generate(const std::string& name, const DemoConfig& cfg) {
-  const std::string path = temp_db(name);
-  remove_db(path);
+  const TempDb db("demo_" + name);
   Generated g;
   {
-    auto s = Store::open(path);
+    auto s = Store::open(db.path());
     EXPECT_TRUE(s.ok());
     if (!s.ok()) return g;
     auto sum = generate_demo(**s, cfg);
@@ -280,7 +269,6 @@ Generated generate(const std::string& name, const DemoConfig& cfg) {
     auto again = generate_demo(**s, cfg);
     EXPECT_FALSE(again.ok());
   }
-  remove_db(path);
   return g;
 }
 

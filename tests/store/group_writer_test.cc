@@ -20,6 +20,8 @@
 #include <vector>
 
 #include "store/store.h"
+#include "store/temp_db.h"
+#include "sync/server_rules.h"
 
 namespace returns::store {
 namespace {
@@ -82,12 +84,7 @@ class Latch {
 class GroupWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    static std::atomic<int> n{0};
-    path_ = (std::filesystem::temp_directory_path() /
-             ("group_writer_" + std::to_string(::getpid()) + "_" + std::to_string(n++) + ".db"))
-                .string();
-    remove_files();
-    auto s = Store::open(path_);
+    auto s = Store::open(db_.path());
     ASSERT_TRUE(s.ok()) << s.error().message;
     store_ = std::move(s).value();
     Buyer b{"B1", "Buyer One", Billing::prepaid, {}, default_policy()};
@@ -101,12 +98,7 @@ class GroupWriterTest : public ::testing::Test {
   }
   void TearDown() override {
     store_.reset();
-    remove_files();
-  }
-  void remove_files() {
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-      std::filesystem::remove(path_ + suffix);
-    }
+    db_.remove();
   }
   static Lead lead(const std::string& id) {
     Lead l;
@@ -141,13 +133,13 @@ class GroupWriterTest : public ::testing::Test {
     return st->int64(0);
   }
 
-  std::string path_;
+  TempDb db_{"group_writer"};
   std::unique_ptr<Store> store_;
   ManualClock clock_{kDay0 + kMillisPerHour};
 };
 
 TEST_F(GroupWriterTest, CompletionRunsOnlyAfterCommit) {
-  Reader reader(path_);
+  Reader reader(db_.path());
   constexpr int kOps = 60;
   Latch done;
   std::atomic<int> visible{0}, applied{0};
@@ -384,8 +376,46 @@ TEST_F(GroupWriterTest, FailedBatchAnswersEveryOpWithTheErrorAndCommitsNothing) 
   EXPECT_EQ(st->int64(1), store_->head_version());
 }
 
+// The fan-out's shortcut (sync::committed_run over the events the store captured) after a
+// rolled-back batch: the capture holds the rolled-back events too, with the versions the retry
+// reused, and the run taken from it is exactly what the log holds.
+TEST_F(GroupWriterTest, AfterARolledBackBatchTheCapturedRunIsExactlyTheLog) {
+  const std::int64_t head0 = store_->head_version();
+  store_->capture_written_events(true);
+  ASSERT_TRUE(store_->db()
+                  .exec("CREATE TEMP TRIGGER fail_c AFTER INSERT ON main.returns "
+                        "WHEN NEW.id = 'D-c-3' BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
+                  .ok());
+  std::vector<OpRequest> ops;
+  for (int seq = 1; seq <= 3; ++seq) ops.push_back(draft("c", seq));
+  ASSERT_FALSE(store_->apply_ops(ops, kDay0 + 1).ok());
+  EXPECT_EQ(store_->head_version(), head0);
+  ASSERT_TRUE(store_->db().exec("DROP TRIGGER fail_c").ok());
+  ops.pop_back();  // the retry without the op that failed
+  ASSERT_TRUE(store_->apply_ops(ops, kDay0 + 2).ok());
+  const std::int64_t head = store_->head_version();
+  ASSERT_GT(head, head0);
+
+  std::vector<sync::StoredEvent> captured;
+  for (Event& e : store_->take_written_events()) {
+    captured.push_back({e.version, e.entity, e.entity_id, e.buyer_id, e.data, e.deleted});
+  }
+  ASSERT_GT(captured.size(), static_cast<std::size_t>(head - head0))
+      << "the rolled-back batch's events were not captured: the case is not exercised";
+  auto run = sync::committed_run(std::move(captured), head0, head);
+  ASSERT_TRUE(run.has_value());
+  const std::vector<Event> log = store_->events_since(head0, 1000);
+  ASSERT_EQ(run->size(), log.size());
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    EXPECT_EQ((*run)[i].version, log[i].version);
+    EXPECT_EQ((*run)[i].entity_id, log[i].entity_id);
+    EXPECT_EQ((*run)[i].data, log[i].data);
+  }
+  EXPECT_TRUE(store_->take_written_events().empty());
+}
+
 TEST_F(GroupWriterTest, OnCommitSeesIncreasingCommittedHeads) {
-  Reader reader(path_);
+  Reader reader(db_.path());
   std::vector<std::int64_t> heads;
   std::atomic<int> uncommitted{0};
   Latch done;

@@ -26,6 +26,7 @@
 #include "store/model_checks.h"
 #include "store/model_rng.h"
 #include "store/store.h"
+#include "store/temp_db.h"
 
 namespace returns::store::model {
 namespace {
@@ -57,32 +58,6 @@ std::int64_t env_int(const char* name, std::int64_t fallback) {
   const long long n = std::strtoll(v, &end, 10);
   return (end != nullptr && *end == '\0' && n > 0) ? n : fallback;
 }
-
-// A database file under the temp directory, removed (with its WAL files) on both ends.
-class TempDb {
- public:
-  explicit TempDb(std::uint64_t seed) {
-    static int counter = 0;
-    path_ = (std::filesystem::temp_directory_path() /
-             ("returns_model_" + std::to_string(::getpid()) + "_" + std::to_string(seed) + "_" +
-              std::to_string(++counter) + ".db"))
-                .string();
-    remove();
-  }
-  ~TempDb() { remove(); }
-  TempDb(const TempDb&) = delete;
-  TempDb& operator=(const TempDb&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  void remove() {
-    std::error_code ec;
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-      std::filesystem::remove(path_ + suffix, ec);
-    }
-  }
-  std::string path_;
-};
 
 struct Client {
   std::string id;
@@ -148,7 +123,7 @@ class ModelRun {
       : seed_(seed),
         target_ops_(ops),
         rng_(seed * 0x2545f4914f6cdd1dULL + 0x1234567ULL),
-        db_file_(seed) {}
+        db_file_("model_" + std::to_string(seed)) {}
 
   void run() {
     open_store();

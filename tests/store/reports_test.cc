@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "store/store.h"
+#include "store/temp_db.h"
 
 namespace returns::store {
 namespace {
@@ -28,21 +29,13 @@ std::string numbered(const char* prefix, long long n) {
 class TempStore : public ::testing::Test {
  protected:
   void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = (std::filesystem::temp_directory_path() /
-             (std::string("reports_") + info->name() + "_" + std::to_string(::getpid()) + ".db"))
-                .string();
-    remove_files();
-    auto s = Store::open(path_, StoreOptions{Database::Sync::normal});
+    auto s = Store::open(db_.path(), StoreOptions{Database::Sync::normal});
     ASSERT_TRUE(s.ok()) << s.error().message;
     store_ = std::move(s).value();
   }
   void TearDown() override {
     store_.reset();
-    remove_files();
-  }
-  void remove_files() {
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+    db_.remove();
   }
 
   static Lead lead(const std::string& id, const std::string& buyer, const std::string& supplier,
@@ -72,7 +65,7 @@ class TempStore : public ::testing::Test {
     ASSERT_TRUE((*r)[0].applied) << op << ": " << (*r)[0].message;
   }
 
-  std::string path_;
+  TempDb db_{"reports"};
   std::unique_ptr<Store> store_;
   std::map<std::string, std::int64_t> seqs_;
 };

@@ -11,6 +11,7 @@
 #include "core/decision_facts.h"
 #include "store/schema.h"
 #include "store/store.h"
+#include "store/temp_db.h"
 
 namespace returns::store {
 namespace {
@@ -19,10 +20,8 @@ constexpr Millis kT0 = 1'700'000'000'000;
 constexpr Millis kUpgrade = kT0 + 40 * kMillisPerDay;
 
 TEST(SchemaUpgrade, FromTheFirstReleaseDerivesAndSendsTheDecisionFacts) {
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("schema_upgrade_" + std::to_string(::getpid()) + ".db"))
-                               .string();
-  std::filesystem::remove(path);
+  const TempDb db_file("schema_upgrade");
+  const std::string& path = db_file.path();
   const std::string day = std::to_string(utc_day(kT0));
   {
     auto db = Database::open(path);
@@ -93,17 +92,14 @@ TEST(SchemaUpgrade, FromTheFirstReleaseDerivesAndSendsTheDecisionFacts) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ((*again)->head_version(), head);
   again->reset();
-  std::filesystem::remove(path);
 }
 
 // Schema 3 counts auto-accepts per buyer, day and rule in agg_auto: the upgrade counts the
 // accepted returns an automatic rule decided (not a manual decision, not a reopened one, each on
 // the day it was decided), and the counts answer the decision facts from then on.
 TEST(SchemaUpgrade, ToSchemaThreeCountsTheAutoAcceptsAlreadyDecided) {
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("schema_upgrade3_" + std::to_string(::getpid()) + ".db"))
-                               .string();
-  std::filesystem::remove(path);
+  const TempDb db_file("schema_upgrade3");
+  const std::string& path = db_file.path();
   const std::int64_t day = utc_day(kT0);
   const Millis midnight = day * kMillisPerDay;
   {
@@ -153,7 +149,6 @@ TEST(SchemaUpgrade, ToSchemaThreeCountsTheAutoAcceptsAlreadyDecided) {
   EXPECT_EQ(view.auto_accepted_on_day("B1", "fast", day + 2), 0);
   EXPECT_EQ(view.auto_accepted_on_day("B2", "fast", day), 0);
   opened->reset();
-  std::filesystem::remove(path);
 }
 
 }  // namespace

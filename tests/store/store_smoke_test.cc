@@ -7,6 +7,7 @@
 
 #include "store/reports.h"
 #include "store/store.h"
+#include "store/temp_db.h"
 
 namespace returns::store {
 namespace {
@@ -16,11 +17,7 @@ constexpr Millis kDay0 = 1'700'000'000'000;  // 2023-11-14
 class StoreSmoke : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = (std::filesystem::temp_directory_path() /
-             ("store_smoke_" + std::to_string(::getpid()) + ".db"))
-                .string();
-    std::filesystem::remove(path_);
-    auto s = Store::open(path_);
+    auto s = Store::open(db_.path());
     ASSERT_TRUE(s.ok()) << s.error().message;
     store_ = std::move(s).value();
     Buyer b{"B1", "Buyer One", Billing::prepaid, {}, default_policy()};
@@ -38,9 +35,7 @@ class StoreSmoke : public ::testing::Test {
   }
   void TearDown() override {
     store_.reset();
-    std::filesystem::remove(path_);
-    std::filesystem::remove(path_ + "-wal");
-    std::filesystem::remove(path_ + "-shm");
+    db_.remove();
   }
   static Lead lead(const std::string& id, const std::string& buyer, const std::string& campaign) {
     Lead l;
@@ -62,9 +57,24 @@ class StoreSmoke : public ::testing::Test {
     return OpRequest{client, seq, std::move(actor), name, std::move(args), 0};
   }
 
-  std::string path_;
+  TempDb db_{"store_smoke"};
   std::unique_ptr<Store> store_;
 };
+
+// The fan-out reads a buyer's policy per page through the row cache (Store::find_buyer): the
+// store's own writes keep that cache current, so an edited policy is seen at once.
+TEST_F(StoreSmoke, FindBuyerSeesTheStoresOwnWritesThroughTheCache) {
+  const Buyer* b = store_->find_buyer("B1");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->policy.mode, default_policy().mode);
+  Buyer edited = *b;
+  edited.policy.mode = PolicyMode::manual;
+  ASSERT_TRUE(store_->put_buyer(edited, kDay0 + 1).ok());
+  const Buyer* again = store_->find_buyer("B1");
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->policy.mode, PolicyMode::manual);
+  EXPECT_EQ(store_->find_buyer("B-none"), nullptr);
+}
 
 TEST_F(StoreSmoke, SubmitAcceptResendGapReopen) {
   // B1's default policy auto-accepts within 24 h; B2 is manual.

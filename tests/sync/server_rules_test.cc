@@ -119,5 +119,47 @@ TEST(ServerRules, ChangesFramesFromStoredTextEqualTheEncodedRowsForEveryAudience
   EXPECT_FALSE(changes_frame(events, nobody, 10, 21).has_value());
 }
 
+std::vector<StoredEvent> written(std::initializer_list<std::int64_t> versions) {
+  std::vector<StoredEvent> out;
+  int n = 0;
+  for (std::int64_t v : versions) {
+    out.push_back(StoredEvent{v, "return", "R" + std::to_string(n++), "B1", "{}", false});
+  }
+  return out;
+}
+
+std::vector<std::string> ids(const std::optional<std::vector<StoredEvent>>& run) {
+  std::vector<std::string> out;
+  if (run) {
+    for (const StoredEvent& e : *run) out.push_back(std::to_string(e.version) + ":" + e.entity_id);
+  }
+  return out;
+}
+
+// The fan-out takes the events the writer captured instead of reading the log back, only when
+// they are exactly the committed ones; otherwise it reads the log (nullopt).
+TEST(ServerRules, ACommittedRunIsTheLastEventsCountingUpToTheHead) {
+  // Plain: everything written was committed.
+  EXPECT_EQ(ids(committed_run(written({11, 12, 13}), 10, 13)),
+            (std::vector<std::string>{"11:R0", "12:R1", "13:R2"}));
+  // A rolled-back batch wrote 11..13; the retry committed 11..12 reusing its versions: the
+  // retry's events are the committed ones, not the rolled-back ones.
+  EXPECT_EQ(ids(committed_run(written({11, 12, 13, 11, 12}), 10, 12)),
+            (std::vector<std::string>{"11:R3", "12:R4"}));
+  // A rolled-back batch after the commit (never committed, versions past the head) is dropped.
+  EXPECT_EQ(ids(committed_run(written({11, 12, 13, 14}), 10, 12)),
+            (std::vector<std::string>{"11:R0", "12:R1"}));
+  // Nothing new.
+  ASSERT_TRUE(committed_run(written({}), 10, 10).has_value());
+  EXPECT_TRUE(committed_run(written({}), 10, 10)->empty());
+}
+
+TEST(ServerRules, ACaptureThatMissedAnEventGivesNoRunSoTheLogIsRead) {
+  EXPECT_FALSE(committed_run(written({11, 13}), 10, 13).has_value());      // a gap
+  EXPECT_FALSE(committed_run(written({12, 13}), 10, 13).has_value());      // too few
+  EXPECT_FALSE(committed_run(written({11, 12, 12}), 10, 13).has_value());  // out of step
+  EXPECT_FALSE(committed_run(written({11}), 12, 11).has_value());          // head behind
+}
+
 }  // namespace
 }  // namespace returns::sync
