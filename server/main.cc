@@ -24,6 +24,8 @@
 #include "server/token.h"
 #include "server/transport.h"
 #include "store/checkpointer.h"
+#include "store/compaction.h"
+#include "store/compactor.h"
 #include "store/demo_data.h"
 #include "store/reports.h"
 
@@ -158,11 +160,13 @@ int help(const std::string& error) {
       "                   [--op-rate R] [--op-burst B]   (ops per second and burst per "
       "connection)\n"
       "                   [--tls-cert CERT.pem --tls-key KEY.pem]   (https and wss only)\n"
+      "                   [--compact-every SECONDS]   (log compaction; 0: off; default 300)\n"
       "  returnsd token --role operator|buyer [--buyer ID] [--subject NAME] [--ttl 24h]\n"
       "                 [--secret-file F]\n"
       "  returnsd export --db PATH --report rates|matrix|pnl|alerts [--by D] [--days N]\n"
       "                  [--format csv|json]\n"
       "  returnsd import --db PATH --file leads.json|leads.csv [--format json|csv]\n"
+      "  returnsd compact --db PATH   (drops superseded events from the log, server stopped)\n"
       "  returnsd seed --db PATH --file world.json   (reference data: an object with\n"
       "                 \"suppliers\", \"buyers\", \"campaigns\" arrays; inserted or replaced)\n");
   return 2;
@@ -373,6 +377,20 @@ int cmd_seed(const Args& a) {
   return 0;
 }
 
+// Offline compaction (the server compacts on its own while it runs: --compact-every).
+int cmd_compact(const Args& a) {
+  if (!a.has("--db")) return usage("compact needs --db PATH");
+  Result<std::unique_ptr<store::Store>> s = open_store(a);
+  if (!s.ok()) return usage(s.error().message);
+  Result<store::CompactionPlan> plan = store::plan_compaction((*s)->db());
+  if (!plan.ok()) return usage(plan.error().message);
+  Result<std::int64_t> dropped = store::drop_events((*s)->db(), plan->superseded);
+  if (!dropped.ok()) return usage(dropped.error().message);
+  std::printf("%lld events read, %lld superseded events dropped\n",
+              static_cast<long long>(plan->scanned), static_cast<long long>(*dropped));
+  return 0;
+}
+
 int cmd_serve(const Args& a) {
   std::int64_t spike_every = 60;
   const std::string spike_arg = a.get("--spike-every", "60");
@@ -420,6 +438,8 @@ int cmd_serve(const Args& a) {
       return usage("--clock-start is UTC milliseconds since the epoch");
     }
   }
+  const auto compact_every = int_flag(a, "--compact-every", 300, 0, 86'400 * 7);
+  if (!compact_every) return usage("--compact-every is seconds, 0 (off) to 604800");
   const auto commit_batch = int_flag(a, "--commit-batch", 1024, 1, 100'000);
   if (!commit_batch) return usage("--commit-batch is ops per transaction, 1 to 100000");
   const auto op_rate = int_flag(a, "--op-rate", 50, 1, 1'000'000);
@@ -464,6 +484,12 @@ int cmd_serve(const Args& a) {
   store::GroupWriter::Options writer_options;
   writer_options.max_batch = static_cast<std::size_t>(*commit_batch);
   store::GroupWriter writer(*store, clock, writer_options);
+  // Superseded events leave the log on a schedule (store/compactor.h); declared after the writer
+  // so that it stops first.
+  Result<std::unique_ptr<store::Compactor>> compactor = store::Compactor::start(
+      writer, a.get("--db", "./var/returns.db"), std::chrono::seconds(*compact_every));
+  if (!compactor.ok()) return usage(compactor.error().message);
+  metrics.compactor = compactor->get();
   Hub hub(ioc, *store, writer, clock, metrics);
   writer.set_on_commit([&hub](std::int64_t head) { hub.on_commit(head); });
   HttpConfig http;
@@ -595,5 +621,6 @@ int main(int argc, char** argv) {
   if (a.command == "export") return cmd_export(a);
   if (a.command == "import") return cmd_import(a);
   if (a.command == "seed") return cmd_seed(a);
+  if (a.command == "compact") return cmd_compact(a);
   return help("unknown command " + a.command);
 }

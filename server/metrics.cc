@@ -63,6 +63,14 @@ std::string Metrics::render(const store::GroupWriter::Stats& w) const {
   counter(out, "returns_wal_checkpoint_failures_total",
           "WAL checkpoints that failed (retried at the next commit over the threshold).", "counter",
           static_cast<std::int64_t>(c.failures));
+  const store::Compactor::Stats k =
+      compactor != nullptr ? compactor->stats() : store::Compactor::Stats{};
+  counter(out, "returns_log_compactions_total", "Log compaction rounds run.", "counter",
+          static_cast<std::int64_t>(k.runs));
+  counter(out, "returns_log_events_dropped_total", "Superseded events dropped from the log.",
+          "counter", static_cast<std::int64_t>(k.dropped));
+  counter(out, "returns_log_compaction_failures_total", "Log compaction rounds that failed.",
+          "counter", static_cast<std::int64_t>(k.failures));
   histogram(out, "returns_commit_batch_size", "Ops per committed transaction.",
             store::GroupWriter::Stats::kBatchBounds, w.batch_le, w.batches,
             static_cast<double>(w.ops));

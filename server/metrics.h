@@ -6,6 +6,7 @@
 #include <string>
 
 #include "store/checkpointer.h"
+#include "store/compactor.h"
 #include "store/group_writer.h"
 
 namespace returns::server {
@@ -26,6 +27,8 @@ struct Metrics {
 
   // WAL checkpoints off the writer (none when the server runs without a checkpointer).
   const store::Checkpointer* checkpointer = nullptr;
+  // Log compaction (none when the server runs without a compactor).
+  const store::Compactor* compactor = nullptr;
 
   std::string render(const store::GroupWriter::Stats& writer) const;
 };

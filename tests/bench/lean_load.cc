@@ -13,6 +13,8 @@
 //             [--bulk N]   one operator decides N held returns at once, with the server's
 //                          default limits (instead of the rate steps)
 //             [--idle N]   N more buyer connections, synced and idle; the server's memory
+//             [--compact]  after the checks: `returnsd compact` on the stopped server's database,
+//                          then the same catch-ups from cursor 0 over the compacted log
 //
 // Checks (exit 1 when one fails):
 //   1. every op pushed got exactly one result (a second result, or one for a seq never pushed,
@@ -78,19 +80,21 @@ struct Options {
   double drain_seconds = 60;
   double p99_ms = 50;
   bool smoke = false;
-  int bulk = 0;  // > 0: the bulk-decision scenario instead of the rate steps
-  int idle = 0;  // > 0: that many more buyer connections, idle, and the server's memory
+  bool compact = false;  // after the checks: returnsd compact, then the catch-ups again
+  int bulk = 0;          // > 0: the bulk-decision scenario instead of the rate steps
+  int idle = 0;          // > 0: that many more buyer connections, idle, and the server's memory
   std::string json_out;
 };
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr,
-               "lean_load: %s\n"
-               "usage: lean_load [--rates R1,R2,...] [--seconds S] [--warmup W] [--threads T]\n"
-               "                 [--buyers B] [--devices D] [--operators O] [--inflight K]\n"
-               "                 [--sync full|normal] [--commit-batch N] [--drain-seconds D]\n"
-               "                 [--p99-ms L] [--smoke] [--json FILE] [--bulk N] [--idle N]\n",
-               why.c_str());
+  std::fprintf(
+      stderr,
+      "lean_load: %s\n"
+      "usage: lean_load [--rates R1,R2,...] [--seconds S] [--warmup W] [--threads T]\n"
+      "                 [--buyers B] [--devices D] [--operators O] [--inflight K]\n"
+      "                 [--sync full|normal] [--commit-batch N] [--drain-seconds D]\n"
+      "                 [--p99-ms L] [--smoke] [--json FILE] [--bulk N] [--idle N] [--compact]\n",
+      why.c_str());
   std::exit(2);
 }
 
@@ -107,6 +111,10 @@ Options parse(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--smoke") {
       o.smoke = true;
+      continue;
+    }
+    if (a == "--compact") {
+      o.compact = true;
       continue;
     }
     if (i + 1 >= argc) usage("missing value for " + a);
@@ -708,7 +716,7 @@ int main(int argc, char** argv) {
     }
     test::Server server(test::Server::Options{
         .world = world_json(opt.buyers), .args = args, .start = true, .tls = false});
-    const unsigned short port = server.port();
+    unsigned short port = server.port();
     Result<std::string> secret = server::load_or_create_secret(server.secret_path());
     if (!secret.ok()) throw std::runtime_error("secret: " + secret.error().message);
     auto mint = [&](Role role, const std::string& buyer, const std::string& subject) {
@@ -1027,8 +1035,7 @@ int main(int argc, char** argv) {
 
     // Catch-up from scratch: a new operator device, then a new device of one buyer.
     Json catch_ups = Json::array();
-    auto catch_up = [&](Role role, const std::string& buyer) {
-      Worker& w = *workers.front();
+    auto catch_up = [&](Worker& w, Role role, const std::string& buyer, const char* when) {
       const std::string who = role == Role::buyer ? buyer : "operator";
       auto c = std::make_shared<LeanConn>(w, role, buyer, "ll-" + tag + "-catch-up-" + who,
                                           mint(role, buyer, role == Role::buyer ? buyer : "ll-cu"));
@@ -1044,16 +1051,20 @@ int main(int argc, char** argv) {
       const auto [bytes, rows] =
           on_worker(w, [&] { return std::make_pair(c->bytes_in(), c->rows_in()); });
       std::printf(
-          "catch-up from cursor 0, %s: %lld rows (%.1f MiB) of a %lld-event log in %.0f ms%s\n",
-          who.c_str(), static_cast<long long>(rows), static_cast<double>(bytes) / (1 << 20),
+          "catch-up from cursor 0%s, %s: %lld rows (%.1f MiB) of a %lld-event log in %.0f ms%s\n",
+          when, who.c_str(), static_cast<long long>(rows), static_cast<double>(bytes) / (1 << 20),
           static_cast<long long>(head_now), ms, synced ? "" : " (not synced within 300 s)");
       if (!synced) on_worker(w, [&] { w.problem("catch-up of " + who + " did not finish"); });
-      catch_ups.push_back(
-          {{"who", who}, {"rows", rows}, {"bytes", bytes}, {"log", head_now}, {"ms", ms}});
+      catch_ups.push_back({{"who", who},
+                           {"when", when},
+                           {"rows", rows},
+                           {"bytes", bytes},
+                           {"log", head_now},
+                           {"ms", ms}});
     };
     if (opt.bulk == 0) {
-      catch_up(Role::operator_, "");
-      catch_up(Role::buyer, buyer_id(1));
+      catch_up(*workers.front(), Role::operator_, "", "");
+      catch_up(*workers.front(), Role::buyer, buyer_id(1), "");
     }
 
     // --- Checks ------------------------------------------------------------------------------
@@ -1093,6 +1104,35 @@ int main(int argc, char** argv) {
     const int rc = server.stop();
     if (rc != 0) totals.problems.push_back("returnsd exited with " + std::to_string(rc));
     check_final_state(server.db_path(), tag, totals.submits_applied, totals);
+
+    // --- Compaction: the same catch-ups over the compacted log ----------------------------------
+    if (opt.compact && opt.bulk == 0) {
+      std::printf("\ncompaction:\n");
+      std::string out;
+      const TimePoint t0 = SteadyClock::now();
+      const int crc = test::Server::run_tool({"compact", "--db", server.db_path()}, &out, 600s);
+      const double ms = ms_between(t0, SteadyClock::now());
+      while (!out.empty() && out.back() == '\n') out.pop_back();
+      std::printf("  returnsd compact: %s, in %.0f ms\n", out.c_str(), ms);
+      if (crc != 0)
+        totals.problems.push_back("returnsd compact exited with " + std::to_string(crc));
+      server.start();
+      port = server.port();
+      Worker cw(0, opt);
+      std::thread ct;
+      cw.start(ct);
+      catch_up(cw, Role::operator_, "", " after compaction");
+      catch_up(cw, Role::buyer, buyer_id(1), " after compaction");
+      on_worker(cw, [&] { cw.stop(); });
+      std::this_thread::sleep_for(200ms);
+      cw.ioc.stop();
+      ct.join();
+      for (std::string& p : cw.totals.problems) totals.problems.push_back(std::move(p));
+      if (const int src = server.stop(); src != 0) {
+        totals.problems.push_back("returnsd exited with " + std::to_string(src) +
+                                  " after compaction");
+      }
+    }
 
     if (!opt.json_out.empty()) {
       std::ofstream(opt.json_out) << Json{{"steps", steps},

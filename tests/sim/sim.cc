@@ -5,7 +5,8 @@
 // rule and sync/server_rules.h — through a simulated network driven by a fake clock and one
 // seeded PRNG. The network delays, drops (a drop kills the connection, as on TCP), duplicates and
 // reorders frames and cuts connections; the server crashes between commit and reply (the Store is
-// destroyed without replying and reopened). After the chaos the network heals and every run is
+// destroyed without replying and reopened); at random steps it compacts its log (superseded events
+// dropped, store/compaction.h). After the chaos the network heals and every run is
 // checked: every op applied at most once (and, once healed, exactly once), every op answered to
 // its client, each replica equal to the server's state within its scope, and money balanced.
 // Preview = decision (differential.h): every submit the server decides is previewed by a shadow of
@@ -18,6 +19,7 @@
 //   sim --seed S              one seed, with a trace of what went wrong
 //   sim --inject-bug          the server keys op logs by connection (breaks exactly-once)
 //   sim --inject-facts-bug    the server ships no decision-facts rows (breaks preview = decision)
+//   sim --no-compact          never compact the log (the runs recorded before compaction existed)
 //   sim --expect-failure      exit 0 only if some seed failed (proves the checks can fail)
 #include <unistd.h>
 
@@ -34,6 +36,7 @@
 
 #include "core/codec.h"
 #include "differential.h"
+#include "store/compaction.h"
 #include "store/store.h"
 #include "sync/engine.h"
 #include "sync/memory_replica.h"
@@ -78,6 +81,7 @@ struct Options {
   bool expect_failure = false;
   int chaos_steps = 2000;
   int heal_steps = 6000;
+  bool compact = true;  // compact the log at random steps (off: --no-compact)
 };
 
 // Fault rates for one run, drawn from its seed so seeds explore different regimes.
@@ -87,6 +91,7 @@ struct Faults {
   int reorder = 0;     // per mille per push/result frame: may overtake earlier frames
   int disconnect = 0;  // per mille per connection per step
   int crash = 0;       // per mille per committed push: the server crashes before replying
+  int compact = 0;     // per mille per step: the server drops superseded events from its log
   Millis max_delay = 1;
 };
 
@@ -95,10 +100,12 @@ struct Stats {
                duplicates = 0, reorders = 0, frames = 0, connections = 0;
   // Preview = decision: submits compared at the decision's version, and final previews compared.
   std::int64_t decisions_compared = 0, decisions_unheld = 0, previews_compared = 0;
+  std::int64_t compactions = 0, events_compacted = 0;
   std::map<std::string, std::int64_t> outcomes;  // decided submits by outcome
   void add(const Stats& o) {
     decisions_compared += o.decisions_compared, decisions_unheld += o.decisions_unheld;
     previews_compared += o.previews_compared;
+    compactions += o.compactions, events_compacted += o.events_compacted;
     for (const auto& [k, n] : o.outcomes) outcomes[k] += n;
     ops += o.ops, applied += o.applied, refused += o.refused, crashes += o.crashes;
     drops += o.drops, disconnects += o.disconnects, duplicates += o.duplicates;
@@ -164,7 +171,11 @@ std::string op_key(const std::string& op, const std::string& args_text) {
 class Simulation {
  public:
   Simulation(std::uint64_t seed, const Options& options, std::string path)
-      : seed_(seed), rng_(seed), options_(options), path_(std::move(path)) {}
+      : seed_(seed),
+        rng_(seed),
+        compact_rng_(seed ^ 0x9e3779b97f4a7c15ULL),
+        options_(options),
+        path_(std::move(path)) {}
 
   std::vector<std::string> run();
   const Stats& stats() const { return stats_; }
@@ -175,6 +186,7 @@ class Simulation {
   void open_store();
   void build_world();
   void crash_server();
+  void maybe_compact();
   void server_receive(int conn, const std::string& frame);
   void handle_hello(int conn, Session& s, const sync::Hello& h);
   void handle_push(int conn, Session& s, const sync::Push& p);
@@ -206,6 +218,7 @@ class Simulation {
 
   std::uint64_t seed_;
   Rng rng_;
+  Rng compact_rng_;  // its own stream, so compaction does not shift the other draws
   Options options_;
   std::string path_;
   Faults faults_;
@@ -653,6 +666,44 @@ void Simulation::handle_push(int conn, Session& s, const sync::Push& p) {
   broadcast();
 }
 
+// Between batches, as the server's compactor does: every entity keeps its newest event, every
+// cursor stays valid (the log's oldest version does not move), and catch-ups from then on skip
+// the superseded versions. Previews at a decided version still see that version's facts: what is
+// dropped was superseded at or before the head, and every later decision is after it.
+void Simulation::maybe_compact() {
+  if (!compact_rng_.per_mille(faults_.compact)) return;
+  const std::int64_t min_before = store_->min_version();
+  // Each entity's newest event (version and row), which compaction must leave exactly as it is.
+  auto newest = [this] {
+    std::map<std::pair<std::string, std::string>, std::pair<std::int64_t, std::string>> out;
+    for (sync::StoredEvent& e : read_events(0, 1'000'000)) {
+      out[{e.entity, e.entity_id}] = {e.version, std::move(e.data)};
+    }
+    return out;
+  };
+  const auto before = newest();
+  Result<store::CompactionPlan> plan = store::plan_compaction(store_->db());
+  if (!plan.ok()) {
+    problems_.push_back("compaction plan failed: " + plan.error().message);
+    return;
+  }
+  Result<std::int64_t> dropped = store::drop_events(store_->db(), plan->superseded);
+  if (!dropped.ok()) {
+    problems_.push_back("compaction failed: " + dropped.error().message);
+    return;
+  }
+  if (*dropped != static_cast<std::int64_t>(plan->superseded.size())) {
+    problems_.push_back("compaction dropped " + std::to_string(*dropped) + " of " +
+                        std::to_string(plan->superseded.size()) + " planned events");
+  }
+  if (store_->min_version() != min_before) {
+    problems_.push_back("compaction moved the log's oldest version: cursors would reset");
+  }
+  if (newest() != before) problems_.push_back("compaction changed an entity's newest event");
+  ++stats_.compactions;
+  stats_.events_compacted += *dropped;
+}
+
 void Simulation::crash_server() {
   ++stats_.crashes;
   std::vector<int> open;
@@ -840,6 +891,7 @@ std::vector<std::string> Simulation::run() {
   faults_.disconnect = static_cast<int>(rng_.range(0, 4));
   faults_.crash = static_cast<int>(rng_.range(0, 40));
   faults_.max_delay = rng_.range(1, 300);
+  faults_.compact = options_.compact ? static_cast<int>(compact_rng_.range(0, 30)) : 0;
   open_store();
   build_world();
   const std::vector<std::pair<std::string, std::string>> who = {{"b1-phone", "buyer:B-1"},
@@ -861,6 +913,7 @@ std::vector<std::string> Simulation::run() {
   chaos_ = true;
   for (int step = 0; step < options_.chaos_steps; ++step) {
     now_ += kStep;
+    maybe_compact();
     deliver_due();
     catch_up_all();
     std::erase_if(sessions_, [](const auto& kv) { return kv.second.dead; });
@@ -875,6 +928,7 @@ std::vector<std::string> Simulation::run() {
   bool settled = false;
   for (int step = 0; step < options_.heal_steps && !settled; ++step) {
     now_ += kStep;
+    maybe_compact();
     deliver_due();
     catch_up_all();
     std::erase_if(sessions_, [](const auto& kv) { return kv.second.dead; });
@@ -1140,12 +1194,14 @@ int run_main(int argc, char** argv) {
       o.inject_facts_bug = true;
     } else if (a == "--expect-failure") {
       o.expect_failure = true;
+    } else if (a == "--no-compact") {
+      o.compact = false;
     } else if (a == "--steps") {
       o.chaos_steps = static_cast<int>(value());
     } else {
       std::fprintf(stderr,
                    "usage: sim [--seeds N] [--first S] [--seed S] [--steps K] [--inject-bug] "
-                   "[--inject-facts-bug] [--expect-failure]\n");
+                   "[--inject-facts-bug] [--expect-failure] [--no-compact]\n");
       return 2;
     }
   }
@@ -1178,8 +1234,9 @@ int run_main(int argc, char** argv) {
         if (o.single)
           for (const std::string& t : trace) std::printf("  trace: %s\n", t.c_str());
         std::printf(
-            "  reproduce: %s --seed %llu%s%s%s\n", argv[0], static_cast<unsigned long long>(seed),
+            "  reproduce: %s --seed %llu%s%s%s%s\n", argv[0], static_cast<unsigned long long>(seed),
             o.inject_bug ? " --inject-bug" : "", o.inject_facts_bug ? " --inject-facts-bug" : "",
+            o.compact ? "" : " --no-compact",
             o.chaos_steps != 2000 ? (" --steps " + std::to_string(o.chaos_steps)).c_str() : "");
       }
     }
@@ -1206,6 +1263,9 @@ int run_main(int argc, char** argv) {
       static_cast<long long>(total.decisions_compared),
       static_cast<long long>(total.decisions_unheld),
       static_cast<long long>(total.previews_compared), outcomes.c_str());
+  std::printf("sim: log compacted %lld times, %lld superseded events dropped\n",
+              static_cast<long long>(total.compactions),
+              static_cast<long long>(total.events_compacted));
   if (o.expect_failure) {
     std::printf(failed > 0 ? "sim: the checks caught the injected bug\n"
                            : "sim: expected a failure, but every seed passed\n");

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/sample_lead.h"
 #include "store/store.h"
 #include "store/temp_db.h"
 #include "sync/server_rules.h"
@@ -100,21 +101,7 @@ class GroupWriterTest : public ::testing::Test {
     store_.reset();
     db_.remove();
   }
-  static Lead lead(const std::string& id) {
-    Lead l;
-    l.id = id;
-    l.buyer_id = "B1";
-    l.supplier_id = "S1";
-    l.campaign_id = "C1";
-    l.vertical = "mva";
-    l.state = "TX";
-    l.zip = "75001";
-    l.contact_hash = "h-" + id;
-    l.price_cents = 5000;
-    l.cost_cents = 3000;
-    l.delivered_at = kDay0;
-    return l;
-  }
+  static Lead lead(const std::string& id) { return sample_lead(id, kDay0); }
   // An op that always applies and writes a row: a fresh draft "D-<client>-<seq>".
   static OpRequest draft(const std::string& client, std::int64_t seq) {
     return OpRequest{client,
