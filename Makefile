@@ -115,13 +115,15 @@ clean:
 distclean: clean
 	rm -rf .cache
 
-# The server's numbers (BENCHMARKS.md "The server's ceiling"). Not part of `make test`.
+# The server's numbers (BENCHMARKS.md "The server's ceiling") and the operator's sign-in in the
+# browser ("Sign-in in the browser"). Not part of `make test`.
 BENCH_DIR := build/native/tests/bench
 bench: build
-	$(BENCH_DIR)/lean_load --rates 1000,1250,1500,1750,2000,2500,3000 --seconds 8 --warmup 2
+	$(BENCH_DIR)/lean_load --rates 1000,1250,1500,1750,2000,2500,3000 --seconds 8 --warmup 2 --compact
 	$(BENCH_DIR)/lean_load --commit-batch 1 --rates 200,400,600,800 --seconds 8 --warmup 2
 	$(BENCH_DIR)/sqlite_baseline --ops 20000
 	$(BENCH_DIR)/lean_load --bulk 500 --rates 1000
 	$(BENCH_DIR)/lean_load --idle 10000 --rates 100 --seconds 4 --warmup 1
 	$(BENCH_DIR)/lean_load --operators 1000 --rates 80 --seconds 8 --warmup 2
 	$(BENCH_DIR)/load_gen --clients 60 --operators 6 --rate 45 --seconds 20
+	node --experimental-websocket tests/browser/signin.bench.mjs --runs 5

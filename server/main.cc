@@ -471,6 +471,12 @@ int cmd_serve(const Args& a) {
       Result<store::DemoSummary> sum = store::generate_demo(*store, cfg);
       if (!sum.ok()) return usage("demo data: " + sum.error().message);
       log_event("info", "demo_generated", {{"leads", sum->leads}, {"ops", sum->ops}});
+      // The demo's history as a running server would hold it after its first compaction.
+      Result<store::CompactionPlan> plan = store::plan_compaction(store->db());
+      if (!plan.ok()) return usage("demo data: " + plan.error().message);
+      Result<std::int64_t> dropped = store::drop_events(store->db(), plan->superseded);
+      if (!dropped.ok()) return usage("demo data: " + dropped.error().message);
+      log_event("info", "demo_compacted", {{"events", plan->scanned}, {"dropped", *dropped}});
     }
   }
 

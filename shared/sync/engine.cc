@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "sync/changes_scan.h"
 #include "sync/facts_index.h"
 
 namespace returns::sync {
@@ -48,11 +49,6 @@ Result<std::string> wire_string(const Json& j, const char* key, bool required) {
     return err(ErrorCode::BAD_TYPE, key, std::string("Field ") + key + " must be a string.");
   }
   return it->get<std::string>();
-}
-
-bool known_entity(std::string_view e) {
-  return e == "buyer" || e == "supplier" || e == "campaign" || e == "lead" || e == "return" ||
-         e == "message" || e == "ledger" || e == "alert" || e == "buyer_day";
 }
 
 Result<Principal> decode_principal(const Json& j) {
@@ -205,11 +201,8 @@ T get_or(const Json& j, const char* key, T fallback) {
 }  // namespace
 
 std::string replica_ref(std::string_view entity, const Json& data) {
-  const char* key = nullptr;
-  if (entity == "return") key = "lead_id";
-  if (entity == "ledger" || entity == "message") key = "return_id";
-  if (entity == "lead" || entity == "campaign" || entity == "buyer_day") key = "buyer_id";
-  if (key == nullptr || !data.is_object()) return {};
+  const std::string_view key = replica_ref_key(entity);
+  if (key.empty() || !data.is_object()) return {};
   auto it = data.find(key);
   return it != data.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
@@ -541,6 +534,8 @@ Status Engine::on_frame(std::string_view frame, Millis now) {
   if (frame.size() > kMaxFrameBytes * 64) {
     return err(ErrorCode::FRAME_TOO_LARGE, "", "The frame is too large.");
   }
+  // Most of a catch-up: read without a JSON tree when the frame is plainly well formed.
+  if (std::optional<ScannedChanges> scanned = scan_changes(frame)) return apply_changes(*scanned);
   Result<Json> parsed = parse_server_frame(frame);
   if (!parsed.ok()) return parsed.error();
   const Json& j = *parsed;
@@ -654,48 +649,32 @@ Status Engine::handle_reset() {
 }
 
 Status Engine::handle_changes(const Json& j) {
-  Result<std::int64_t> from = wire_int(j, "from", true);
-  if (!from.ok()) return from.error();
-  Result<std::int64_t> to = wire_int(j, "to", true);
-  if (!to.ok()) return to.error();
-  if (*from > *to)
-    return err(ErrorCode::INVALID_AMOUNT, "from", "changes.from is after changes.to.");
-  auto items = j.find("items");
-  if (items == j.end()) return err(ErrorCode::MISSING_FIELD, "items", "Field items is required.");
-  if (!items->is_array()) return err(ErrorCode::BAD_TYPE, "items", "Field items must be an array.");
-  // Check every item before writing anything.
+  // Every item is checked before anything is written.
+  Result<Changes> changes = decode_changes(j);
+  if (!changes.ok()) return changes.error();
   WriteBatch batch;
-  std::int64_t prev = *from;
-  for (std::size_t i = 0; i < items->size(); ++i) {
-    const Json& item = (*items)[i];
-    const std::string at = "items[" + std::to_string(i) + "]";
-    if (!item.is_object()) return err(ErrorCode::BAD_TYPE, at, "Each item must be an object.");
-    Result<std::int64_t> v = wire_int(item, "v", true);
-    if (!v.ok()) return err(v.error().code, at + ".v", v.error().message);
-    if (*v <= prev || *v > *to) {
-      return err(ErrorCode::INVALID_AMOUNT, at + ".v",
-                 "Item versions must increase within (from, to].");
-    }
-    prev = *v;
-    Result<std::string> entity = wire_string(item, "entity", true);
-    if (!entity.ok()) return err(entity.error().code, at + ".entity", entity.error().message);
-    if (!known_entity(*entity)) {
-      return err(ErrorCode::INVALID_ENUM, at + ".entity", "Unknown entity " + *entity + ".");
-    }
-    Result<std::string> id = wire_string(item, "id", true);
-    if (!id.ok()) return err(id.error().code, at + ".id", id.error().message);
-    if (id->empty()) return err(ErrorCode::INVALID_ID, at + ".id", "Item ids are not empty.");
-    auto data = item.find("data");
-    if (data == item.end())
-      return err(ErrorCode::MISSING_FIELD, at + ".data", "Field data is required.");
-    if (!data->is_object())
-      return err(ErrorCode::BAD_TYPE, at + ".data", "Field data must be an object.");
-    if (*v <= cursor_) continue;  // already applied (frames may overlap)
-    RowWrite w{*entity, *id, replica_ref(*entity, *data), std::nullopt};
-    if (!is_deleted_row(*data)) w.data = data->dump();
+  for (const ChangeItem& item : changes->items) {
+    if (item.v <= cursor_) continue;  // already applied (frames may overlap)
+    RowWrite w{item.entity, item.id, replica_ref(item.entity, item.data), std::nullopt};
+    if (!is_deleted_row(item.data)) w.data = item.data.dump();
     batch.rows.push_back(std::move(w));
   }
-  const std::int64_t new_cursor = std::max(cursor_, *to);
+  return write_changes(changes->to, std::move(batch));
+}
+
+Status Engine::apply_changes(const ScannedChanges& changes) {
+  WriteBatch batch;
+  for (const ScannedItem& item : changes.items) {
+    if (item.v <= cursor_) continue;  // already applied (frames may overlap)
+    RowWrite w{std::string(item.entity), std::string(item.id), item.ref, std::nullopt};
+    if (!item.deleted) w.data = std::string(item.data);
+    batch.rows.push_back(std::move(w));
+  }
+  return write_changes(changes.to, std::move(batch));
+}
+
+Status Engine::write_changes(std::int64_t to, WriteBatch batch) {
+  const std::int64_t new_cursor = std::max(cursor_, to);
   if (new_cursor != cursor_)
     batch.meta = {{std::string(meta_key::kCursor), std::to_string(new_cursor)}};
   if (Status s = write(batch); !s.ok()) return s;

@@ -27,6 +27,8 @@
 
 namespace returns::sync {
 
+struct ScannedChanges;
+
 struct EngineConfig {
   std::string client_id;  // stable per device/profile; owns the seqs
   std::string token;
@@ -181,6 +183,8 @@ class Engine {
   Status handle_welcome(const Json& j, Millis now);
   Status handle_reset();
   Status handle_changes(const Json& j);
+  Status apply_changes(const ScannedChanges& changes);  // the same, from a scanned frame
+  Status write_changes(std::int64_t to, WriteBatch batch);
   Status handle_synced(const Json& j);
   Status handle_result(const Json& j);
   Status handle_error(const Json& j, Millis now);

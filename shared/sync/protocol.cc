@@ -263,6 +263,68 @@ std::string encode_error(ErrorCode code, std::string_view message, bool fatal) {
   return framed("error", Json{{"code", to_string(code)}, {"message", message}, {"fatal", fatal}});
 }
 
+bool known_entity(std::string_view e) {
+  return e == "buyer" || e == "supplier" || e == "campaign" || e == "lead" || e == "return" ||
+         e == "message" || e == "ledger" || e == "alert" || e == "buyer_day";
+}
+
+Result<Changes> decode_changes(const Json& j) {
+  Changes c;
+  Result<std::int64_t> from = non_negative(j, "from", true);
+  if (!from.ok()) return from.error();
+  Result<std::int64_t> to = non_negative(j, "to", true);
+  if (!to.ok()) return to.error();
+  if (*from > *to) {
+    return err(ErrorCode::INVALID_AMOUNT, "from", "changes.from is after changes.to.");
+  }
+  c.from = *from;
+  c.to = *to;
+  auto items = j.find("items");
+  if (items == j.end()) return err(ErrorCode::MISSING_FIELD, "items", "Field items is required.");
+  if (!items->is_array()) return err(ErrorCode::BAD_TYPE, "items", "Field items must be an array.");
+  std::int64_t prev = c.from;
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    const Json& item = (*items)[i];
+    const std::string at = "items[" + std::to_string(i) + "]";
+    if (!item.is_object()) return err(ErrorCode::BAD_TYPE, at, "Each item must be an object.");
+    Result<std::int64_t> v = non_negative(item, "v", true, at);
+    if (!v.ok()) return v.error();
+    if (*v <= prev || *v > c.to) {
+      return err(ErrorCode::INVALID_AMOUNT, at + ".v",
+                 "Item versions must increase within (from, to].");
+    }
+    prev = *v;
+    ChangeItem out;
+    out.v = *v;
+    for (auto [key, target] : {std::pair{"entity", &out.entity}, std::pair{"id", &out.id}}) {
+      auto f = item.find(key);
+      if (f == item.end()) {
+        return err(ErrorCode::MISSING_FIELD, at + "." + key,
+                   std::string("Field ") + key + " is required.");
+      }
+      if (!f->is_string()) {
+        return err(ErrorCode::BAD_TYPE, at + "." + key,
+                   std::string("Field ") + key + " must be a string.");
+      }
+      *target = f->get<std::string>();
+    }
+    if (!known_entity(out.entity)) {
+      return err(ErrorCode::INVALID_ENUM, at + ".entity", "Unknown entity " + out.entity + ".");
+    }
+    if (out.id.empty()) return err(ErrorCode::INVALID_ID, at + ".id", "Item ids are not empty.");
+    auto data = item.find("data");
+    if (data == item.end()) {
+      return err(ErrorCode::MISSING_FIELD, at + ".data", "Field data is required.");
+    }
+    if (!data->is_object()) {
+      return err(ErrorCode::BAD_TYPE, at + ".data", "Field data must be an object.");
+    }
+    out.data = *data;
+    c.items.push_back(std::move(out));
+  }
+  return c;
+}
+
 Result<Json> parse_server_frame(std::string_view frame) {
   Result<Json> j = parse_json(frame);
   if (!j.ok()) return j.error();

@@ -106,6 +106,13 @@ std::string encode_error(ErrorCode code, std::string_view message, bool fatal);
 
 // Parses a server frame to JSON (an object with a string `type`); clients dispatch on type.
 Result<Json> parse_server_frame(std::string_view frame);
+// A `changes` frame's fields, checked: integers in range, item versions increasing within
+// (from, to], known entities, non-empty ids, data objects. Typed errors name the field
+// ("items[3].v"). (The engine reads most frames with sync/changes_scan.h instead, and this only
+// when the scan declines.)
+Result<Changes> decode_changes(const Json& j);
+// The entities a row in a `changes` frame may belong to.
+bool known_entity(std::string_view entity);
 
 // --- Scoping -----------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@
 // this is the price of everything else (BENCHMARKS.md "The server's ceiling").
 //
 //   sqlite_baseline [--ops N] [--batches 1,64,1024] [--sync full|normal] [--db PATH]
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "core/types.h"
 #include "store/schema.h"
 #include "store/sqlite_db.h"
@@ -158,7 +160,7 @@ int main(int argc, char** argv) {
   }
   std::printf("sqlite_baseline: %lld ops per run, --sync %s, the server's schema\n",
               static_cast<long long>(ops), sync == Database::Sync::full ? "full" : "normal");
-  std::printf("%10s %12s %12s\n", "ops/txn", "ops/s", "us/op");
+  std::printf("%10s %12s %12s %12s %14s\n", "ops/txn", "ops/s", "us/op", "cpu us/op", "pages/op");
   for (const int batch : batches) {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
     auto opened = Database::open(path, sync);
@@ -208,6 +210,9 @@ int main(int argc, char** argv) {
                   "detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")};
     w.ledger.bind_null(10);
     const auto t0 = std::chrono::steady_clock::now();
+    const double cpu0 = bench::self_cpu_seconds();
+    int pages_cur = 0, pages_hi = 0;
+    sqlite3_db_status(db.handle(), SQLITE_DBSTATUS_CACHE_WRITE, &pages_cur, &pages_hi, 1);
     const Millis now = 1'800'000'000'000;
     for (std::int64_t first = 0; first < ops; first += batch) {
       Transaction tx(db);
@@ -215,8 +220,11 @@ int main(int argc, char** argv) {
       if (Status s = tx.commit(); !s.ok()) usage("commit: " + s.error().message);
     }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("%10d %12.0f %12.1f\n", batch, static_cast<double>(ops) / s,
-                1e6 * s / static_cast<double>(ops));
+    const double cpu = bench::self_cpu_seconds() - cpu0;
+    sqlite3_db_status(db.handle(), SQLITE_DBSTATUS_CACHE_WRITE, &pages_cur, &pages_hi, 0);
+    std::printf("%10d %12.0f %12.1f %12.1f %14.2f\n", batch, static_cast<double>(ops) / s,
+                1e6 * s / static_cast<double>(ops), 1e6 * cpu / static_cast<double>(ops),
+                static_cast<double>(pages_cur) / static_cast<double>(ops));
     std::fflush(stdout);
   }
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);

@@ -178,7 +178,11 @@ export class ReturnsPortal {
 
   openCore() {
     this.core = new this.Module.Portal();
-    const config = { db: this.dbPath, client_id: this.clientId };
+    // A memory replica is SQLite's own in-memory database: no file, no journal file. (A file in
+    // Emscripten's memory file system is copied whole each time it grows, and every transaction
+    // writes its journal there: most of an operator's first sign-in went to that.)
+    const db = this.flusher.kind === 'memory' ? ':memory:' : this.dbPath;
+    const config = { db, client_id: this.clientId };
     if (this.options.token) config.token = this.options.token;
     if (this.options.actor) config.actor = this.options.actor;
     return guard(() => this.core.open(JSON.stringify(config)));

@@ -1,0 +1,91 @@
+// signin.bench.mjs — the operator's first sign-in in headless Chromium on the demo data: from the
+// click on "Sign in" to a live session with the queue drawn (BENCHMARKS.md "Sign-in in the
+// browser"). Each run is a fresh browser context (nothing persisted), against the same server;
+// then the same after `returnsd compact` on the server's database. With --profile, the last run
+// of each kind samples the page's CPU profile and prints where the time went (self time).
+//
+//   node --experimental-websocket tests/browser/signin.bench.mjs [--runs 3] [--profile]
+//
+// Needs the tree `make build` makes (returnsd, the wasm package) and the browser test packages.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startServer, launchBrowser, openPage, RETURNSD } from './harness.mjs';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const RUNS = Number(arg('runs', '3'));
+const PROFILE = process.argv.includes('--profile');
+
+// Self time per function from a CDP CPU profile, the top `n`.
+function topFunctions(profile, n = 18) {
+  const self = new Map();
+  const dt = (profile.endTime - profile.startTime) / Math.max(1, profile.samples.length);
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  for (const id of profile.samples) {
+    const f = byId.get(id).callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${f.url ? path.basename(f.url) : ''}`.trim();
+    self.set(key, (self.get(key) ?? 0) + dt / 1000);
+  }
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  return [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, n)
+    .map(([k, ms]) => `    ${ms.toFixed(0).padStart(6)} ms ${(100 * ms / total).toFixed(1).padStart(5)} %  ${k}`);
+}
+
+async function signIn(browser, server, profile) {
+  const { context, page } = await openPage(browser, `${server.base}/operator.html`);
+  try {
+    const operator = server.login('operator');
+    await page.locator(`#login-select option[value="${operator.subject}"]`).waitFor({ state: 'attached' });
+    await page.locator('#login-select').selectOption(operator.subject);
+    let cdp = null;
+    if (profile) {
+      cdp = await context.newCDPSession(page);
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+      await cdp.send('Profiler.start');
+    }
+    const t0 = performance.now();
+    await page.locator('#login-button').click();
+    await page.locator('#sync-status[data-phase="live"]').waitFor({ timeout: 180_000 });
+    await page.locator('#queue-table[data-synced="true"]').waitFor({ timeout: 180_000 });
+    const ms = performance.now() - t0;
+    const rows = await page.evaluate(() => window.operatorApp.portal.status().rows);
+    let top = [];
+    if (cdp) top = topFunctions((await cdp.send('Profiler.stop')).profile);
+    if (page.problems.length) throw new Error(`the page reported problems: ${page.problems.join('; ')}`);
+    return { ms, rows, top };
+  } finally {
+    await context.close();
+  }
+}
+
+async function series(browser, server, label) {
+  const runs = [];
+  for (let i = 0; i < RUNS; ++i) runs.push(await signIn(browser, server, PROFILE && i === RUNS - 1));
+  const ms = runs.map((r) => r.ms).sort((a, b) => a - b);
+  console.log(`${label}: ${runs[0].rows} rows; sign-in ${ms.map((x) => x.toFixed(0)).join(', ')} ms ` +
+              `(median ${ms[Math.floor(ms.length / 2)].toFixed(0)})`);
+  const top = runs[runs.length - 1].top;
+  if (top.length) console.log(`  self time, last run:\n${top.join('\n')}`);
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'signin-bench-'));
+let server = null;
+const browser = await launchBrowser();
+try {
+  server = await startServer({ dir });
+  await series(browser, server, 'operator, demo log as generated');
+  await server.stop();
+  const out = execFileSync(RETURNSD, ['compact', '--db', path.join(dir, 'demo.db')], { encoding: 'utf8' });
+  console.log(`returnsd compact: ${out.trim()}`);
+  server = await startServer({ dir });
+  await series(browser, server, 'operator, demo log compacted');
+} finally {
+  await browser.close();
+  if (server) await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
