@@ -493,8 +493,57 @@ Status Engine::write(const WriteBatch& batch) {
   // A rewritten row is judged afresh.
   if (batch.clear_rows) bad_rows_.clear();
   for (const RowWrite& w : batch.rows) bad_rows_.erase({w.entity, w.id});
+  follow_history_rows(batch);
   invalidate();
   return s;
+}
+
+// The what-if's decoded rows follow each write: the batch's rows of that buyer are decoded (or
+// dropped), so the next what-if does not decode the buyer's whole history again. The result is
+// what a rebuild from the replica would hold (tests/sync/engine_check_test.cc compares the two).
+void Engine::follow_history_rows(const WriteBatch& batch) {
+  HistoryRows* h = history_rows_.get();
+  if (h == nullptr || h->replica_writes + 1 != replica_writes_) return;  // stale: rebuilt later
+  if (batch.clear_rows) {
+    history_rows_.reset();
+    return;
+  }
+  for (const RowWrite& w : batch.rows) {
+    if (w.entity == "ledger") {
+      h->ledger.erase(w.ref);  // that return's entries are read again when asked
+      continue;
+    }
+    if (w.entity != "lead" && w.entity != "return") continue;
+    const bool lead = w.entity == "lead";
+    if (lead) {
+      h->leads.erase(w.id);
+    } else {
+      h->returns.erase(w.id);
+    }
+    if (!w.data || (lead && w.ref != h->buyer_id)) continue;
+    Result<Json> j = parse_json(*w.data);
+    if (!j.ok()) {
+      report_bad_row(w.entity, w.id, j.error());
+      continue;
+    }
+    if (is_deleted_row(*j)) continue;
+    if (lead) {
+      Result<Lead> l = decode_lead(*j);
+      if (l.ok()) {
+        h->leads.emplace(w.id, std::move(l).value());
+      } else {
+        report_bad_row("lead", get_or<std::string>(*j, "id", ""), l.error());
+      }
+    } else if (get_or<std::string>(*j, "buyer_id", "") == h->buyer_id) {
+      Result<ReturnCase> rc = decode_return(*j);
+      if (rc.ok()) {
+        h->returns.emplace(w.id, std::move(rc).value());
+      } else {
+        report_bad_row("return", get_or<std::string>(*j, "id", ""), rc.error());
+      }
+    }
+  }
+  h->replica_writes = replica_writes_;
 }
 
 void Engine::invalidate() { overlay_dirty_ = true; }

@@ -185,6 +185,7 @@ class Engine {
   Status handle_changes(const Json& j);
   Status apply_changes(const ScannedChanges& changes);  // the same, from a scanned frame
   Status write_changes(std::int64_t to, WriteBatch batch);
+  void follow_history_rows(const WriteBatch& batch);
   Status handle_synced(const Json& j);
   Status handle_result(const Json& j);
   Status handle_error(const Json& j, Millis now);
@@ -216,8 +217,9 @@ class Engine {
   std::vector<Answered> awaiting_effects_;
   // The replica's decision-facts rows by buyer and day: the view's count questions without a scan.
   std::unique_ptr<FactsIndex> facts_;
-  // The replica's rows history() reads, decoded once per replica state (what-if is asked again
-  // and again with edited policies; the overlay is laid over them on each call).
+  // The replica's rows history() reads for one buyer, decoded once and then kept in step with
+  // every write (what-if is asked again and again with edited policies while live changes
+  // arrive; the overlay is laid over them on each call).
   struct HistoryRows;
   std::unique_ptr<HistoryRows> history_rows_;
   std::uint64_t replica_writes_ = 0;  // bumped by every write: the cache above is stale

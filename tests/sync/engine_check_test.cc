@@ -6,6 +6,8 @@
 // it.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "core/lifecycle.h"
 #include "core/memory_state.h"
 #include "core/validation.h"
@@ -330,6 +332,82 @@ TEST_F(EngineCheck, ReviewRefusals) {
   Engine fresh{empty, EngineConfig{"dash-2", "", 250}};
   EXPECT_EQ(code(fresh.review("R-2", kNow)), "UNAUTHORIZED/");
   EXPECT_EQ(code(fresh.review(Actor::operator_("op"), "R-2", kNow)), "RETURN_NOT_FOUND/return_id");
+}
+
+// The what-if's decoded rows are kept in step with live changes rather than rebuilt: after every
+// frame the history equals what an engine reading the same replica afresh answers.
+TEST_F(EngineCheck, HistoryFollowsLiveChangesAsAFreshReadingWould) {
+  auto as_json = [](const std::vector<HistoricalReturn>& h) {
+    Json out = Json::array();
+    for (const HistoricalReturn& r : h) {
+      out.push_back(Json{{"id", r.return_id},
+                         {"delivered_at", r.delivered_at},
+                         {"submitted_at", r.submitted_at},
+                         {"reason", to_string(r.reason)},
+                         {"price", r.price_cents},
+                         {"trailing", {r.trailing_30d.accepted, r.trailing_30d.returned}},
+                         {"actual", to_string(r.actual)},
+                         {"credit", r.credit_cents}});
+    }
+    return out;
+  };
+  auto fresh_history = [&](const std::string& buyer) {
+    Engine fresh{replica, EngineConfig{"dash-fresh", "tok-op", 250}};
+    (void)fresh.on_connected(kNow);
+    Welcome w;
+    w.server_time = kNow;
+    w.principal = operator_principal();
+    w.cursor = engine.cursor();
+    EXPECT_TRUE(fresh.on_frame(encode_welcome(w), kNow).ok());
+    Result<std::vector<HistoricalReturn>> h = fresh.history(buyer, 30, kNow);
+    EXPECT_TRUE(h.ok());
+    return h.ok() ? as_json(*h) : Json();
+  };
+  ASSERT_TRUE(engine.history(kBuyer, 30, kNow).ok());  // the cache is built
+  // Each step changes the world the server holds and ships its rows again.
+  auto play = [&](const Actor& a, const OpArgs& args, Millis at) {
+    Result<Effects> fx = apply_op(a, args, world, at);
+    ASSERT_TRUE(fx.ok()) << fx.error().message;
+    world.commit(*fx);
+    Result<Json> frame = parse_json(world_frame(world));
+    ASSERT_TRUE(frame.ok());
+    const std::int64_t from = engine.cursor();
+    std::vector<ChangeItem> items;
+    for (const Json& item : (*frame)["items"]) {
+      items.push_back(ChangeItem{from + item["v"].get<std::int64_t>(), item["entity"], item["id"],
+                                 item["data"]});
+    }
+    const std::int64_t to = from + static_cast<std::int64_t>(items.size());
+    ASSERT_TRUE(engine.on_frame(changes(from, to, std::move(items)), kNow).ok());
+  };
+  const Actor op = Actor::operator_("op-alice");
+  const std::vector<std::function<void()>> steps = {
+      [&] {
+        play(op, AcceptReturnArgs{"R-2", 2500, true, ""}, kT0 + 31 * kHour);
+      },
+      [&] {
+        play(Actor::buyer(kBuyer), SubmitReturnArgs{"R-3", "L-3", Reason::duplicate, "", 0},
+             kT0 + 31 * kHour);
+      },
+      [&] {
+        play(op, ReopenReturnArgs{"R-1", ""}, kT0 + 31 * kHour);
+      },
+      [&] {
+        play(op, AcceptReturnArgs{"R-9", std::nullopt, false, ""}, kT0 + 31 * kHour);
+      },  // the other buyer
+      [&] {
+        play(op, RejectReturnArgs{"R-3", "Reached them."}, kT0 + 31 * kHour);
+      },
+  };
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    steps[i]();
+    Result<std::vector<HistoricalReturn>> kept = engine.history(kBuyer, 30, kNow);
+    ASSERT_TRUE(kept.ok());
+    EXPECT_EQ(as_json(*kept), fresh_history(kBuyer)) << "after step " << i;
+    EXPECT_EQ(as_json(*engine.history("B-2", 30, kNow)), fresh_history("B-2"))
+        << "after step " << i;
+    ASSERT_TRUE(engine.history(kBuyer, 30, kNow).ok());  // back to following kBuyer
+  }
 }
 
 }  // namespace

@@ -82,4 +82,32 @@ console.log(`leads ${world.leads.length}, returns ${world.returns.length}, items
 console.log(`whatIf first ${times[0].toFixed(1)} ms, then median ${rest[rest.length >> 1].toFixed(1)} ms ` +
             `(min ${rest[0].toFixed(1)}, max ${rest[rest.length - 1].toFixed(1)}) over ${rest.length} calls`);
 console.log(`summary ${JSON.stringify(answer.report.summary)}`);
+
+// Live changes reach the dashboard all the time: a `changes` frame with a new return of this buyer
+// and one of another, as the transport hands frames to the core, then the next whatIf.
+const wire = (method, ...a) => {
+  const r = JSON.parse(portal.core[method](...a));
+  if (!r.ok) throw new Error(`${method}: ${JSON.stringify(r)}`);
+  return r;
+};
+wire('connected', clock);
+wire('frame', JSON.stringify({ type: 'welcome', cursor: 0, last_seq: 0, server_time: clock,
+                               principal: { role: 'operator', subject: 'op-bench' } }), clock);
+let cursor = 0;
+const afterWrite = [];
+for (let i = 0; i < runs; i++) {
+  const items = ['B3', 'B4'].map((b, k) => ({
+    v: cursor + k + 1, entity: 'return', id: `${b}-live-${i}`,
+    data: { id: `${b}-live-${i}`, lead_id: `${b}-L${i}`, buyer_id: b, state: 'pending', reason: 'bad_contact',
+            note: '', submitted_at: NOW - HOUR, updated_at: NOW - HOUR, accept_count: 0 } }));
+  wire('frame', JSON.stringify({ type: 'changes', from: cursor, to: cursor + 2, items }), clock);
+  cursor += 2;
+  const t0 = performance.now();
+  answer = portal.whatIf('B3', policy(i % 2 ? 0.05 : 0.04));
+  afterWrite.push(performance.now() - t0);
+  if (!answer.ok) throw new Error(`whatIf after a write: ${JSON.stringify(answer)}`);
+}
+afterWrite.sort((a, b) => a - b);
+console.log(`whatIf after a live write: median ${afterWrite[afterWrite.length >> 1].toFixed(1)} ms ` +
+            `(min ${afterWrite[0].toFixed(1)}, max ${afterWrite[afterWrite.length - 1].toFixed(1)}) over ${runs} writes`);
 await portal.close();
