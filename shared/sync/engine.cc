@@ -510,7 +510,12 @@ void Engine::follow_history_rows(const WriteBatch& batch) {
   }
   for (const RowWrite& w : batch.rows) {
     if (w.entity == "ledger") {
-      h->ledger.erase(w.ref);  // that return's entries are read again when asked
+      // That return's entries are read again when asked (a deleted row names no return: all are).
+      if (w.data) {
+        h->ledger.erase(w.ref);
+      } else {
+        h->ledger.clear();
+      }
       continue;
     }
     if (w.entity != "lead" && w.entity != "return") continue;
