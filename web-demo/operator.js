@@ -167,14 +167,15 @@ async function signIn(token, subject, displayName) {
   }
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/sync`;
   try {
-    // storage 'memory': an operator's replica holds every row (~20 MB for the demo) and operators
-    // work online. IDBFS stores whole files, so each write would copy the whole database into
-    // IndexedDB; a fresh catch-up from the server on load is cheaper than that. leader: false
-    // because a memory replica cannot be shared between tabs: each tab syncs its own (with its
-    // own client id, made fresh on every load).
+    // storage 'image': the replica lives in memory and is saved whole into IndexedDB a moment
+    // after writes settle and when the page goes away; the next sign-in opens that image and
+    // catches up only what changed. leader: false because a memory replica cannot be shared
+    // between tabs: the first tab keeps the image, any other works from memory alone (its own
+    // replica and client id, fresh on every load), so two tabs never write one image.
+    const name = `operator-${subject}`;
+    const storage = (await holdTabLock(`lead-returns-image:${name}`)) ? 'image' : 'memory';
     app.portal = await createPortal({
-      name: `operator-${subject}`, url, token, storage: 'memory', leader: false,
-      actor: { role: 'operator', subject },
+      name, url, token, storage, leader: false, actor: { role: 'operator', subject },
     });
   } catch (err) {
     showError('Starting the wasm core', err);
@@ -187,6 +188,18 @@ async function signIn(token, subject, displayName) {
   for (const id of ['reject-note', 'message-body']) $(id).maxLength = RULES.note.max_chars;
   wirePortal(app.portal);
   loadReports();
+}
+
+// Takes the named Web Lock for as long as the page lives, if no other tab holds it. Without
+// Web Locks there is no way to tell, and the tab goes ahead.
+function holdTabLock(name) {
+  if (!navigator.locks?.request) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    navigator.locks.request(name, { ifAvailable: true }, (lock) => {
+      resolve(lock !== null);
+      return lock ? new Promise(() => {}) : undefined;
+    }).catch(() => resolve(false));
+  });
 }
 
 function setPhase(phase, text) {
@@ -916,10 +929,13 @@ function start() {
     sessionStorage.setItem('returns-operator-token', token);
     signIn(token, '', '');
   });
+  // Signing out leaves nothing of the replica behind on this computer.
   $('sign-out').addEventListener('click', async () => {
-    try { await app.portal?.close(); } catch (err) { showError('Closing the replica', err); }
+    try { await app.portal?.close({ forget: true }); } catch (err) { showError('Closing the replica', err); }
     location.reload();
   });
+  // The replica image is saved when the page goes away (a reload, a closed tab).
+  addEventListener('pagehide', () => { app.portal?.persist(); });
   wireDecisions();
   wirePolicy();
   wireReports();

@@ -61,11 +61,51 @@ sync::DraftRecord read_draft(const Statement& st) {
 constexpr std::string_view kDraftColumns =
     "return_id, data, status, refusal, refusal_message, seq, updated_at";
 
+// Whether `image` is as long as its database header says (page size × page count): a cut-short
+// image (a write interrupted, storage trimmed) is refused before SQLite reads past its end.
+bool whole_image(std::string_view image) {
+  if (image.size() < 100 || image.substr(0, 16) != std::string_view("SQLite format 3\0", 16)) {
+    return false;
+  }
+  auto byte = [&](std::size_t i) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(image[i]));
+  };
+  auto be32 = [&](std::size_t i) {
+    return byte(i) << 24 | byte(i + 1) << 16 | byte(i + 2) << 8 | byte(i + 3);
+  };
+  const std::uint32_t page_size = byte(16) << 8 | byte(17);
+  const std::uint64_t size = page_size == 1 ? 65536 : page_size;
+  // The page count in the header is valid when its change counter equals "version valid for".
+  if (be32(24) != be32(92)) return false;
+  return size * be32(28) == image.size();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SqliteReplica>> SqliteReplica::open(const std::string& path, bool wal) {
   Result<std::unique_ptr<Database>> db = Database::open(path, Database::Sync::full, wal);
   if (!db.ok()) return db.error();
+  if (Status s = (*db)->exec(kSchema); !s.ok()) return s.error();
+  return std::unique_ptr<SqliteReplica>(new SqliteReplica(std::move(db).value()));
+}
+
+Result<std::unique_ptr<SqliteReplica>> SqliteReplica::open_image(std::string_view image) {
+  if (!whole_image(image)) {
+    return make_error(ErrorCode::INTERNAL, "image",
+                      "The stored image is not a whole database; start from an empty replica.");
+  }
+  Result<std::unique_ptr<Database>> db = Database::open(":memory:", Database::Sync::full, false);
+  if (!db.ok()) return db.error();
+  if (Status s = (*db)->deserialize(image); !s.ok()) return s.error();
+  std::string schema;
+  if (Result<Statement> st = (*db)->prepare("SELECT value FROM replica_meta WHERE key = 'schema'");
+      st.ok() && st->step()) {
+    schema = st->text(0);
+  }
+  if (schema != "1") {
+    return make_error(ErrorCode::INTERNAL, "image",
+                      "The stored image is not a replica of schema 1; start from an empty one.");
+  }
   if (Status s = (*db)->exec(kSchema); !s.ok()) return s.error();
   return std::unique_ptr<SqliteReplica>(new SqliteReplica(std::move(db).value()));
 }

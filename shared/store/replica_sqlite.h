@@ -16,6 +16,9 @@ class SqliteReplica final : public sync::Replica {
   // Opens or creates the replica at `path` (":memory:" works). `wal` false selects
   // journal_mode=DELETE, which the browser needs (no shared memory for WAL there).
   static Result<std::unique_ptr<SqliteReplica>> open(const std::string& path, bool wal = true);
+  // Opens a replica held in memory, starting from `image` (what image() returned, e.g. stored by
+  // the browser between sign-ins). An image that is not a replica of this schema is refused.
+  static Result<std::unique_ptr<SqliteReplica>> open_image(std::string_view image);
   ~SqliteReplica() override;
 
   Status write(const sync::WriteBatch& batch) override;
@@ -28,6 +31,9 @@ class SqliteReplica final : public sync::Replica {
   std::vector<sync::OutboxEntry> outbox() const override;
   std::vector<sync::DraftRecord> drafts() const override;
   std::optional<sync::DraftRecord> draft(std::string_view return_id) const override;
+
+  // The whole replica as the bytes of a database file, for open_image().
+  Result<std::string> image() { return db_->serialize(); }
 
   Database& db() { return *db_; }
 

@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <cstring>
 #include <functional>
 #include <unordered_map>
 
@@ -114,6 +116,31 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, Sync s
       (sync == Sync::full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
   if (Status s = db->exec(pragmas); !s.ok()) return s.error();
   return db;
+}
+
+Result<std::string> Database::serialize() {
+  sqlite3_int64 size = 0;
+  unsigned char* bytes = sqlite3_serialize(db_, "main", &size, 0);
+  if (bytes == nullptr) return sqlite_error(db_, "serialize");
+  std::string image(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(size));
+  sqlite3_free(bytes);
+  return image;
+}
+
+Status Database::deserialize(std::string_view image) {
+  cache_->statements.clear();
+  const auto size = static_cast<sqlite3_int64>(image.size());
+  // SQLite owns the buffer from here (FREEONCLOSE), also when the call fails.
+  auto* buffer =
+      static_cast<unsigned char*>(sqlite3_malloc64(std::max<sqlite3_uint64>(1, image.size())));
+  if (buffer == nullptr) return make_error(ErrorCode::INTERNAL, "", "deserialize: out of memory");
+  std::memcpy(buffer, image.data(), image.size());
+  if (sqlite3_deserialize(db_, "main", buffer, size, size,
+                          SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE) !=
+      SQLITE_OK) {
+    return sqlite_error(db_, "deserialize");
+  }
+  return exec("PRAGMA journal_mode=MEMORY;");
 }
 
 Database::~Database() {

@@ -75,6 +75,13 @@ class Database {
   int changes() const;
   sqlite3* handle() { return db_; }
 
+  // The main database as the bytes of a database file (sqlite3_serialize).
+  Result<std::string> serialize();
+  // Replaces the main database with `image` (the bytes of a database file), which lives in memory
+  // from then on, grows as needed and keeps its journal in memory (sqlite3_deserialize). Drops
+  // the statement cache. A malformed image is reported by the first statement that reads it.
+  Status deserialize(std::string_view image);
+
  private:
   explicit Database(sqlite3* db);
   sqlite3* db_ = nullptr;

@@ -36,7 +36,7 @@ async function report(server, token, name, query = '') {
   return (await res.json()).rows;
 }
 
-test('operator dashboard: live queue, decisions, policy what-if and reports', { timeout: 150_000 }, async (t) => {
+test('operator dashboard: live queue, decisions, policy what-if and reports', { timeout: 240_000 }, async (t) => {
   const started = Date.now();
   const server = await startServer({ dir: tempDir(t) });
   t.after(() => server.stop());
@@ -227,6 +227,62 @@ test('operator dashboard: live queue, decisions, policy what-if and reports', { 
   // --- 6. No errors in the normal flow --------------------------------------------------------
   assert.equal(await page.locator('#errors [data-testid="error"]').count(), 0,
                await page.locator('#errors').textContent());
+  assert.deepEqual(page.problems, []);
+
+  // --- 7. The replica is kept: a reload opens the saved image and catches up only the change --
+  await page.waitForFunction(() => {
+    const f = window.operatorApp.portal.flusher;
+    return f.kind === 'image' && f.syncs > 0 && !f.timer && !f.running;
+  }, null, { timeout: 30_000 });
+  const kept = await page.evaluate(() => {
+    const p = window.operatorApp.portal;
+    return { rows: p.status().rows, clientId: p.clientId, image: p.core.image().length };
+  });
+  await page.addInitScript(() => {
+    window.__syncBytes = 0;
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener('message', (e) => { window.__syncBytes += String(e.data).length; });
+      }
+    };
+  });
+  await page.goto('about:blank');
+  const whileAway = await buyerSubmits(server, 'harbor-medicare');  // manual: pending
+  assert.equal(whileAway.state, 'pending', JSON.stringify(whileAway));
+  await page.goto(`${server.base}/operator.html`);
+  await page.locator('#login-select').selectOption(operator.subject);
+  await page.locator('#login-button').click();
+  await page.locator('#queue-table[data-synced="true"]').waitFor({ timeout: 60_000 });
+  await page.locator('#sync-status[data-phase="live"]').waitFor();
+  await page.locator(`[data-testid="queue-row"][data-return-id="${whileAway.return_id}"]`).waitFor();
+  const reopened = await page.evaluate(() => {
+    const p = window.operatorApp.portal;
+    return { rows: p.status().rows, clientId: p.clientId, dropped: p.imageDropped, bytes: window.__syncBytes,
+             open: p.returns().filter((r) => ['pending', 'discussion'].includes(r.state)).length };
+  });
+  assert.equal(reopened.dropped, null);
+  assert.equal(reopened.clientId, kept.clientId, 'the image carries its client id');
+  assert.ok(reopened.rows >= kept.rows + 1, `the image's rows and the new return (${kept.rows} -> ${reopened.rows})`);
+  assert.ok(reopened.bytes > 0 && reopened.bytes < kept.image / 20,
+            `only the change came over the socket (${reopened.bytes} bytes; image ${kept.image})`);
+  assert.equal(Number(await page.locator('#queue-count').textContent()), reopened.open);
+  t.diagnostic(`reload: ${reopened.bytes} bytes caught up over a ${kept.image}-byte image`);
+  // Signing out leaves nothing behind.
+  await page.locator('#sign-out').click();
+  await page.locator('#signin:not([hidden])').waitFor();
+  const stored = await page.evaluate((key) => new Promise((resolve, reject) => {
+    const req = indexedDB.open('lead-returns-images', 1);
+    req.onupgradeneeded = () => req.result.createObjectStore('images');
+    req.onsuccess = () => {
+      const get = req.result.transaction('images').objectStore('images').get(key);
+      get.onsuccess = () => resolve(get.result === undefined ? null : get.result.bytes.length);
+      get.onerror = () => reject(get.error);
+    };
+    req.onerror = () => reject(req.error);
+  }), `operator-${operator.subject}`);
+  assert.equal(stored, null, 'sign-out deleted the replica image');
   assert.deepEqual(page.problems, []);
 
   // A bad token is refused by the server, and the page says so.

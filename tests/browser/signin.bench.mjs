@@ -1,8 +1,10 @@
-// signin.bench.mjs — the operator's first sign-in in headless Chromium on the demo data: from the
-// click on "Sign in" to a live session with the queue drawn (BENCHMARKS.md "Sign-in in the
-// browser"). Each run is a fresh browser context (nothing persisted), against the same server;
-// then the same after `returnsd compact` on the server's database. With --profile, the last run
-// of each kind samples the page's CPU profile and prints where the time went (self time).
+// signin.bench.mjs — the operator's sign-in in headless Chromium on the demo data: from the click
+// on "Sign in" to a live session with the queue drawn (BENCHMARKS.md "Sign-in in the browser").
+// Each run is a fresh browser context: a first sign-in (nothing stored), then, once the replica
+// image is saved, a reload and a second sign-in that opens the image and catches up the rest;
+// bytes received over the sync socket are counted for both. Against the same server, then after
+// `returnsd compact` on its database. With --profile, the last run of each kind samples the
+// page's CPU profile and prints where the time went (self time).
 //
 //   node --experimental-websocket tests/browser/signin.bench.mjs [--runs 3] [--profile]
 //
@@ -35,42 +37,83 @@ function topFunctions(profile, n = 18) {
     .map(([k, ms]) => `    ${ms.toFixed(0).padStart(6)} ms ${(100 * ms / total).toFixed(1).padStart(5)} %  ${k}`);
 }
 
-async function signIn(browser, server, profile) {
-  const { context, page } = await openPage(browser, `${server.base}/operator.html`);
-  try {
-    const operator = server.login('operator');
-    await page.locator(`#login-select option[value="${operator.subject}"]`).waitFor({ state: 'attached' });
-    await page.locator('#login-select').selectOption(operator.subject);
-    let cdp = null;
-    if (profile) {
-      cdp = await context.newCDPSession(page);
-      await cdp.send('Profiler.enable');
-      await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
-      await cdp.send('Profiler.start');
+// Counts the bytes each page receives over WebSockets (window.__syncBytes), from its first script.
+const COUNT_SOCKET_BYTES = () => {
+  window.__syncBytes = 0;
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => {
+        window.__syncBytes += typeof e.data === 'string' ? e.data.length : e.data.byteLength ?? e.data.size;
+      });
     }
-    const t0 = performance.now();
-    await page.locator('#login-button').click();
-    await page.locator('#sync-status[data-phase="live"]').waitFor({ timeout: 180_000 });
-    await page.locator('#queue-table[data-synced="true"]').waitFor({ timeout: 180_000 });
-    const ms = performance.now() - t0;
-    const rows = await page.evaluate(() => window.operatorApp.portal.status().rows);
-    let top = [];
-    if (cdp) top = topFunctions((await cdp.send('Profiler.stop')).profile);
-    if (page.problems.length) throw new Error(`the page reported problems: ${page.problems.join('; ')}`);
-    return { ms, rows, top };
+  };
+};
+
+async function signIn(page, server, profile) {
+  const operator = server.login('operator');
+  await page.locator(`#login-select option[value="${operator.subject}"]`).waitFor({ state: 'attached' });
+  await page.locator('#login-select').selectOption(operator.subject);
+  let cdp = null;
+  if (profile) {
+    cdp = await page.context().newCDPSession(page);
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+    await cdp.send('Profiler.start');
+  }
+  const t0 = performance.now();
+  await page.locator('#login-button').click();
+  await page.locator('#sync-status[data-phase="live"]').waitFor({ timeout: 180_000 });
+  await page.locator('#queue-table[data-synced="true"]').waitFor({ timeout: 180_000 });
+  const ms = performance.now() - t0;
+  const { rows, bytes } = await page.evaluate(() => ({
+    rows: window.operatorApp.portal.status().rows, bytes: window.__syncBytes }));
+  let top = [];
+  if (cdp) top = topFunctions((await cdp.send('Profiler.stop')).profile);
+  if (page.problems.length) throw new Error(`the page reported problems: ${page.problems.join('; ')}`);
+  return { ms, rows, bytes, top };
+}
+
+// Waits until the page's replica image is stored and no save is pending; its size in bytes.
+async function imageSaved(page) {
+  return page.evaluate(async () => {
+    const f = window.operatorApp.portal.flusher;
+    while (f.syncs === 0 || f.timer || f.running) await new Promise((r) => setTimeout(r, 50));
+    return window.operatorApp.portal.core.image().length;
+  });
+}
+
+async function run(browser, server, profile) {
+  const { context, page } = await openPage(browser, 'about:blank');
+  try {
+    await page.addInitScript(COUNT_SOCKET_BYTES);
+    await page.goto(`${server.base}/operator.html`);
+    const first = await signIn(page, server, profile);
+    first.image = await imageSaved(page);
+    await page.reload();
+    const second = await signIn(page, server, profile);
+    return { first, second };
   } finally {
     await context.close();
   }
 }
 
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const mib = (n) => (n / 1048576).toFixed(1);
+
 async function series(browser, server, label) {
   const runs = [];
-  for (let i = 0; i < RUNS; ++i) runs.push(await signIn(browser, server, PROFILE && i === RUNS - 1));
-  const ms = runs.map((r) => r.ms).sort((a, b) => a - b);
-  console.log(`${label}: ${runs[0].rows} rows; sign-in ${ms.map((x) => x.toFixed(0)).join(', ')} ms ` +
-              `(median ${ms[Math.floor(ms.length / 2)].toFixed(0)})`);
-  const top = runs[runs.length - 1].top;
-  if (top.length) console.log(`  self time, last run:\n${top.join('\n')}`);
+  for (let i = 0; i < RUNS; ++i) runs.push(await run(browser, server, PROFILE && i === RUNS - 1));
+  for (const kind of ['first', 'second']) {
+    const ms = runs.map((r) => r[kind].ms);
+    const r = runs[0][kind];
+    console.log(`${label}, ${kind} sign-in: ${r.rows} rows, ${mib(r.bytes)} MiB received; ` +
+                `${ms.map((x) => x.toFixed(0)).join(', ')} ms (median ${median(ms).toFixed(0)})` +
+                (kind === 'first' ? `; image ${mib(r.image)} MiB` : ''));
+    const top = runs[runs.length - 1][kind].top;
+    if (top.length) console.log(`  self time, last run:\n${top.join('\n')}`);
+  }
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'signin-bench-'));

@@ -145,6 +145,77 @@ TEST(SqliteReplica, ReopenKeepsDraftsOutboxAndCursor) {
   EXPECT_EQ((*row)["state"], "draft");
 }
 
+// The browser keeps an operator's replica as one image between sign-ins: an engine reopened on
+// the image carries on exactly as one reopened on the file (cursor, outbox, drafts, rows).
+TEST(SqliteReplica, ImageCarriesTheWholeReplica) {
+  std::string image;
+  {
+    Result<std::unique_ptr<SqliteReplica>> r = SqliteReplica::open(":memory:", /*wal=*/false);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    Engine engine(**r, EngineConfig{"dev-1", "tok", 250});
+    (void)engine.on_connected(kNow);
+    ASSERT_TRUE(engine.on_frame(welcome(0, 0, kNow), kNow).ok());
+    ASSERT_TRUE(engine.on_frame(world_changes(), kNow).ok());
+    ASSERT_TRUE(engine.on_frame(sync::encode_synced(3), kNow).ok());
+    ASSERT_TRUE(
+        engine.save_draft(DraftInput{"R-2", "L-1", Reason::other, "Offline draft"}, kNow).ok());
+    Result<std::string> taken = (*r)->image();
+    ASSERT_TRUE(taken.ok()) << taken.error().message;
+    image = std::move(taken).value();
+  }
+  ASSERT_GT(image.size(), 0u);
+  Result<std::unique_ptr<SqliteReplica>> r = SqliteReplica::open_image(image);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  SqliteReplica& replica = **r;
+  Engine engine(replica, EngineConfig{"dev-1", "tok", 250});
+  EXPECT_EQ(engine.cursor(), 3);
+  EXPECT_EQ(engine.next_seq(), 2);
+  ASSERT_EQ(replica.outbox().size(), 1u);
+  EXPECT_EQ(replica.outbox()[0].op, "save_draft");
+  ASSERT_TRUE(replica.draft("R-2").has_value());
+  EXPECT_TRUE(replica.row("lead", "L-1").has_value());
+  // The image is writable and grows: a delta after the image lands in the same replica.
+  WriteBatch more;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string id = "L-x" + std::to_string(i);
+    more.rows.push_back(sync::RowWrite{"lead", id, "B-1", "{\"id\":\"" + id + "\"}"});
+  }
+  ASSERT_TRUE(replica.write(more).ok());
+  EXPECT_TRUE(replica.row("lead", "L-x1999").has_value());
+  EXPECT_TRUE(replica.row("lead", "L-1").has_value());
+  // Its journal stays in memory (no file beside a database that has no file).
+  Result<Statement> st = replica.db().prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(st.ok());
+  ASSERT_TRUE(st->step());
+  EXPECT_EQ(st->text(0), "memory");
+}
+
+TEST(SqliteReplica, AnImageThatIsNotAReplicaIsRefused) {
+  // Not a database at all, truncated, a database of another kind: each is a typed error, and
+  // the caller starts from an empty replica instead.
+  Result<std::unique_ptr<SqliteReplica>> good = SqliteReplica::open(":memory:", false);
+  ASSERT_TRUE(good.ok());
+  WriteBatch b;
+  b.rows.push_back(sync::RowWrite{"lead", "L-1", "B-1", std::string(R"({"id":"L-1"})")});
+  ASSERT_TRUE((*good)->write(b).ok());
+  Result<std::string> image = (*good)->image();
+  ASSERT_TRUE(image.ok());
+
+  Result<std::unique_ptr<Database>> other = Database::open(":memory:", Database::Sync::full, false);
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE((*other)->exec("CREATE TABLE t (x); INSERT INTO t VALUES (1);").ok());
+  Result<std::string> other_image = (*other)->serialize();
+  ASSERT_TRUE(other_image.ok());
+
+  for (const std::string& bad : {std::string("not a database"), image->substr(0, image->size() / 2),
+                                 *other_image, std::string()}) {
+    Result<std::unique_ptr<SqliteReplica>> r = SqliteReplica::open_image(bad);
+    ASSERT_FALSE(r.ok()) << bad.size();
+    EXPECT_EQ(r.error().code, ErrorCode::INTERNAL);
+    EXPECT_EQ(r.error().field, "image");
+  }
+}
+
 TEST(SqliteReplica, JournalModeDeleteForTheBrowser) {
   const std::string path = temp_path("delete_mode");
   Result<std::unique_ptr<SqliteReplica>> r = SqliteReplica::open(path, /*wal=*/false);

@@ -112,7 +112,9 @@ export function newReturnId() {
 //               the portal works offline until connect() is called
 //   actor       {role, subject, buyer_id}: who validates and previews before the first welcome
 //   clientId    stable id of this browser profile (default: made once, stored beside the db)
-//   storage     'auto' | 'idbfs' | 'nodefs' | 'memory'; nodeRoot: the directory for 'nodefs'
+//   storage     'auto' | 'idbfs' | 'nodefs' | 'memory' | 'image'; nodeRoot: the directory for
+//               'nodefs'; images: where 'image' keeps its records ({load, save, remove};
+//               default IndexedDB). 'image' is for one tab (leader: false): see persistence.mjs
 //   dir         folder inside the module's filesystem (default '/lead-returns')
 //   leader      'auto' (Web Locks when present) | false (always lead: one tab, tests)
 //   now         clock (default Date.now); WebSocket, window, document: for tests
@@ -135,6 +137,7 @@ export class ReturnsPortal {
     this.transport = null;
     this.tickTimer = null;
     this.role = 'leader';
+    this.imageDropped = null;  // image storage: why the stored image could not be opened
   }
 
   async init() {
@@ -145,8 +148,10 @@ export class ReturnsPortal {
       throw new TypeError('createPortal: options.name must be a valid id (1-64 characters of letters, digits and . _ : -)');
     }
     this.flusher = await mountStorage(this.Module, { dir: this.dir, kind: o.storage ?? 'auto',
-                                                     nodeRoot: o.nodeRoot });
-    this.clientId = o.clientId ?? this.storedClientId();
+                                                     nodeRoot: o.nodeRoot, key: o.name,
+                                                     images: o.images });
+    // An image carries the client id its outbox and cursor belong to.
+    this.clientId = o.clientId ?? this.imageClientId() ?? this.storedClientId();
     this.channel = new LeaderChannel({ name: o.name, BroadcastChannel: o.BroadcastChannel });
     this.leader = new TabLeader({ name: o.name, locks: o.leader === false ? null : o.locks,
                                   onLeader: () => this.takeLead() });
@@ -181,11 +186,51 @@ export class ReturnsPortal {
     // A memory replica is SQLite's own in-memory database: no file, no journal file. (A file in
     // Emscripten's memory file system is copied whole each time it grows, and every transaction
     // writes its journal there: most of an operator's first sign-in went to that.)
-    const db = this.flusher.kind === 'memory' ? ':memory:' : this.dbPath;
-    const config = { db, client_id: this.clientId };
-    if (this.options.token) config.token = this.options.token;
-    if (this.options.actor) config.actor = this.options.actor;
-    return guard(() => this.core.open(JSON.stringify(config)));
+    const kind = this.flusher.kind;
+    const db = kind === 'memory' || kind === 'image' ? ':memory:' : this.dbPath;
+    const config = () => {
+      const c = { db, client_id: this.clientId };
+      if (this.options.token) c.token = this.options.token;
+      if (this.options.actor) c.actor = this.options.actor;
+      return JSON.stringify(c);
+    };
+    if (kind !== 'image') return guard(() => this.core.open(config()));
+    this.flusher.snapshot = () => this.imageRecord();
+    const stored = this.flusher.loaded;
+    this.flusher.loaded = null;
+    if (stored && stored.clientId === this.clientId) {
+      const opened = guard(() => {
+        this.core.imageBuffer(stored.bytes.length).set(stored.bytes);
+        return this.core.openImage(config());
+      });
+      if (!opened.error) return opened;
+      // Unreadable (another version's schema, cut short): start empty under a new client id, so
+      // the server does not take the empty outbox's first seq for one it already answered.
+      this.imageDropped = opened.error;
+      this.emit('storage', { dropped: true, error: opened.error });
+      this.flusher.drop();
+      this.core.delete();
+      this.core = new this.Module.Portal();
+      this.clientId = randomId();
+    }
+    return guard(() => this.core.open(config()));
+  }
+
+  // The client id of the image found at mount, if it can be used.
+  imageClientId() {
+    const id = this.flusher.loaded?.clientId;
+    return typeof id === 'string' && this.Module.isValidId(id) ? id : null;
+  }
+
+  // What image storage saves: the replica's bytes and the client id they belong to.
+  imageRecord() {
+    const bytes = this.core ? this.core.image() : null;
+    return bytes ? { clientId: this.clientId, bytes, savedAt: Date.now() } : null;
+  }
+
+  // Image storage: saves the replica now (e.g. on pagehide); other kinds: waits for their flush.
+  persist() {
+    return this.flusher.flushNow();
   }
 
   async closeCore() {
@@ -425,8 +470,15 @@ export class ReturnsPortal {
   }
 
   // Stops syncing, closes the database and flushes it. The portal cannot be used afterwards.
-  async close() {
+  // forget: true (signing out) deletes a stored image instead of saving it.
+  async close({ forget = false } = {}) {
     this.disconnect();
+    if (forget && this.flusher.kind === 'image') {
+      await this.closeCore();
+      await this.flusher.drop();
+      this.channel?.close();
+      return;
+    }
     if (this.role === 'leader') await this.flusher.flushNow();
     await this.closeCore();
     if (this.role === 'leader') await this.flusher.flushNow();

@@ -6,7 +6,9 @@
 // Nothing throws across the boundary: every failure comes back as
 // {"error": {"code", "field", "message"}} with a code from docs/errors.md (docs/wasm.md).
 #include <emscripten/bind.h>
+#include <emscripten/val.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -141,7 +143,38 @@ class Portal {
   // {"db": path (":memory:" for none), "client_id": id, "token"?: string,
   //  "actor"?: {role, subject, buyer_id}} — the actor acts until the server's welcome names the
   // principal (offline from the first start, tests).
-  std::string open(const std::string& config_json) {
+  std::string open(const std::string& config_json) { return open_from(config_json, nullptr); }
+
+  // A buffer of `size` bytes in the module's memory for an image to open: the caller copies the
+  // image into the returned view, then calls open_image(). (Handing the bytes over as a string
+  // argument costs a JavaScript loop over every byte: a quarter second for the demo's image.)
+  emscripten::val image_buffer(double size) {
+    incoming_.assign(static_cast<std::size_t>(std::max(0.0, size)), '\0');
+    return emscripten::val(emscripten::typed_memory_view(
+        incoming_.size(), reinterpret_cast<unsigned char*>(incoming_.data())));
+  }
+
+  // open() on the image in image_buffer() (what image() returned before; "db" is ignored): the
+  // replica lives in memory and starts where the image left off. An image that is not a replica
+  // of this version is an error, and the portal stays closed (the caller opens an empty one).
+  std::string open_image(const std::string& config_json) {
+    const std::string image = std::exchange(incoming_, std::string());
+    return open_from(config_json, &image);
+  }
+
+  // The replica as the bytes of a database file, for open_image() after the next page load: a
+  // Uint8Array of its own (copied out of the module's memory), or null when the replica cannot
+  // be read.
+  emscripten::val image() {
+    if (!replica_) return emscripten::val::null();
+    Result<std::string> bytes = replica_->image();
+    if (!bytes.ok()) return emscripten::val::null();
+    const emscripten::val view(emscripten::typed_memory_view(
+        bytes->size(), reinterpret_cast<const unsigned char*>(bytes->data())));
+    return emscripten::val::global("Uint8Array").new_(view);
+  }
+
+  std::string open_from(const std::string& config_json, const std::string* image) {
     if (engine_) return error_text(ErrorCode::BAD_TRANSITION, "", "The portal is already open.");
     Result<Json> j = parse_object(config_json, "configuration");
     if (!j.ok()) return error_text(j.error());
@@ -171,7 +204,8 @@ class Portal {
       actor_ = *actor;
     }
     // No WAL in the browser: IDBFS has no shared memory.
-    auto replica = store::SqliteReplica::open(db, /*wal=*/false);
+    auto replica = image != nullptr ? store::SqliteReplica::open_image(*image)
+                                    : store::SqliteReplica::open(db, /*wal=*/false);
     if (!replica.ok()) return error_text(replica.error());
     replica_ = std::move(replica).value();
     config_ = config;
@@ -658,6 +692,7 @@ class Portal {
   sync::EngineConfig config_;
   std::unique_ptr<store::SqliteReplica> replica_;
   std::unique_ptr<sync::Engine> engine_;  // declared after the replica: destroyed first
+  std::string incoming_;                  // image_buffer(): the image open_image() opens
 };
 
 }  // namespace
@@ -671,6 +706,9 @@ EMSCRIPTEN_BINDINGS(returns_portal) {
   emscripten::class_<Portal>("Portal")
       .constructor<>()
       .function("open", &Portal::open)
+      .function("imageBuffer", &Portal::image_buffer)
+      .function("openImage", &Portal::open_image)
+      .function("image", &Portal::image)
       .function("close", &Portal::close)
       .function("setActor", &Portal::set_actor)
       .function("setToken", &Portal::set_token)

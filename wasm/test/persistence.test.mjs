@@ -10,7 +10,8 @@ import { pathToFileURL } from 'node:url';
 import { PKG_DIR, importPackage, tempDir } from './support.mjs';
 
 const { createPortal, loadModule } = await importPackage();
-const { Flusher } = await import(pathToFileURL(path.join(PKG_DIR, 'persistence.mjs')).href);
+const { Flusher, ImageFlusher } =
+  await import(pathToFileURL(path.join(PKG_DIR, 'persistence.mjs')).href);
 
 const actor = { role: 'buyer', subject: 'B1', buyer_id: 'B1' };
 const world = {
@@ -132,6 +133,127 @@ test('flush on NODEFS/memory resolves without syncing', async () => {
   const fs = fakeFS();
   for (const kind of ['nodefs', 'memory']) await new Flusher(fs, kind).flush();
   assert.equal(fs.syncs, 0);
+});
+
+// Image storage (the operator's replica): records kept by a Map instead of IndexedDB, the same
+// code path otherwise. `failSave` makes the next save throw (quota).
+function mapImages() {
+  const records = new Map();
+  return {
+    records, saves: 0, failSave: false,
+    async load(key) { return records.get(key) ?? null; },
+    async save(key, record) {
+      if (this.failSave) { this.failSave = false; throw new Error('quota exceeded'); }
+      this.saves++;
+      records.set(key, { ...record, bytes: record.bytes.slice() });
+    },
+    async remove(key) { records.delete(key); },
+  };
+}
+
+test('image storage: rows, drafts, outbox, cursor and client id come back from the image', async () => {
+  const images = mapImages();
+  const open = () => createPortal({ name: 'op-1', storage: 'image', images, actor, leader: false });
+  let p = await open();
+  assert.equal((await p.loadRows(world)).ok, true);
+  const d1 = { return_id: 'R1', lead_id: 'L1', reason: 'wrong_vertical', note: 'solar, not mva' };
+  assert.deepEqual(await p.saveDraft(d1), { ok: true, seq: 1 });
+  const clientId = p.clientId;
+  const before = { drafts: p.drafts(), outbox: p.outbox(), preview: p.preview(d1),
+                   rows: p.status().rows };
+  await p.close();
+  assert.equal(images.records.size, 1, 'one record per name');
+  const record = images.records.get('op-1');
+  assert.equal(record.clientId, clientId);
+  assert.ok(record.bytes instanceof Uint8Array && record.bytes.length > 0);
+
+  p = await open();
+  assert.equal(p.clientId, clientId, 'the image keeps its client id');
+  assert.deepEqual(p.drafts(), before.drafts);
+  assert.deepEqual(p.outbox(), before.outbox);
+  assert.equal(p.status().next_seq, 2);
+  assert.equal(p.status().rows, before.rows);
+  assert.deepEqual(p.preview(d1).evidence, before.preview.evidence);
+  assert.deepEqual(await p.saveDraft({ ...d1, note: 'edited after reload' }), { ok: true, seq: 2 });
+  await p.close();
+
+  // Signing out forgets the image: the next start is empty, under a new client id.
+  p = await open();
+  assert.equal(p.outbox().length, 2);
+  await p.close({ forget: true });
+  assert.equal(images.records.size, 0);
+  p = await open();
+  assert.notEqual(p.clientId, clientId);
+  assert.equal(p.status().rows, 0);
+  await p.close();
+});
+
+test('image storage: an unreadable image is dropped and the portal starts empty, new client id', async () => {
+  const images = mapImages();
+  let p = await createPortal({ name: 'op-2', storage: 'image', images, actor, leader: false });
+  assert.equal((await p.loadRows(world)).ok, true);
+  await p.close();
+  const good = images.records.get('op-2');
+  for (const bytes of [good.bytes.slice(0, good.bytes.length - 512), new TextEncoder().encode('junk')]) {
+    images.records.set('op-2', { ...good, bytes });
+    p = await createPortal({ name: 'op-2', storage: 'image', images, actor, leader: false });
+    assert.equal(p.imageDropped?.field, 'image', 'the portal says why it started empty');
+    assert.equal(p.status().rows, 0, 'nothing read from a bad image');
+    assert.notEqual(p.clientId, good.clientId, 'a fresh replica never reuses the old client id');
+    assert.equal(p.status().next_seq, 1);
+    await p.close();
+    assert.equal(images.records.get('op-2')?.clientId, p.clientId, 'the new replica was saved');
+  }
+});
+
+test('image flusher: writes in a burst share one save, a save failure is kept and the next succeeds', async () => {
+  const images = mapImages();
+  const f = new ImageFlusher(images, 'k', { delayMs: 10, maxDelayMs: 1000 });
+  let n = 0;
+  f.snapshot = () => ({ clientId: 'c', bytes: new Uint8Array([++n]) });
+  for (let i = 0; i < 20; ++i) await f.flush();   // resolves at once
+  assert.equal(images.saves, 0, 'nothing saved inside the debounce');
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(images.saves, 1);
+  assert.equal(f.syncs, 1);
+  images.failSave = true;
+  await f.flushNow();
+  assert.match(String(f.lastError), /quota/);
+  assert.equal(images.saves, 1);
+  await f.flushNow();
+  assert.equal(images.saves, 2);
+  assert.deepEqual([...images.records.get('k').bytes], [n], 'the latest snapshot was saved');
+});
+
+test('image flusher: a save asked for during a running save is taken after it', async () => {
+  const images = mapImages();
+  let release;
+  const slow = { ...images, async save(key, record) { await new Promise((r) => { release = r; });
+                                                        return images.save(key, record); } };
+  const f = new ImageFlusher(slow, 'k', { delayMs: 1 });
+  let n = 0;
+  f.snapshot = () => ({ clientId: 'c', bytes: new Uint8Array([++n]) });
+  const first = f.flushNow();
+  await new Promise((r) => setTimeout(r, 5));
+  const second = f.flushNow();   // while the first save waits
+  release();
+  await new Promise((r) => setTimeout(r, 5));
+  release();
+  await Promise.all([first, second]);
+  assert.deepEqual([...images.records.get('k').bytes], [2], 'the second call got a later snapshot');
+});
+
+test('image flusher: a steady stream of writes still saves every maxDelayMs', async () => {
+  const images = mapImages();
+  const f = new ImageFlusher(images, 'k', { delayMs: 30, maxDelayMs: 60 });
+  f.snapshot = () => ({ clientId: 'c', bytes: new Uint8Array([1]) });
+  const until = Date.now() + 200;
+  while (Date.now() < until) {
+    f.flush();
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.ok(images.saves >= 1, `saved while writes kept coming (${images.saves})`);
+  await f.flushNow();
 });
 
 test('loadModule instances are independent', async () => {

@@ -54,5 +54,16 @@ async function main() {
                       raw.checkOp('reject_return', '{"return_id":"R-1"}', Date.now()),
                       raw.review('R-1', Date.now()));
   await portal.close();
+  // The operator's replica: saved whole as one record, opened from it at the next sign-in.
+  const op = await createPortal({ name: 'operator-ops', storage: 'image', leader: false });
+  op.on('storage', (e) => console.log(e.dropped, e.error.code));
+  if (op.imageDropped) console.log(op.imageDropped.message);
+  await op.persist();
+  const bytes: Uint8Array | null = raw ? raw.image() : null;
+  if (raw && bytes) {
+    raw.imageBuffer(bytes.length).set(bytes);
+    console.log(raw.openImage('{"client_id":"c-1"}'));
+  }
+  await op.close({ forget: true });
 }
 main();

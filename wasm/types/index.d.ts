@@ -262,6 +262,8 @@ export interface PortalEvents {
   change: { source: string };
   status: { connected: boolean; stopped?: boolean; code?: number; reason?: string; wasOpen?: boolean };
   role: { role: 'leader' | 'follower' };
+  /** Image storage: the stored image could not be opened; the portal started empty. */
+  storage: { dropped: true; error: ErrorBody };
 }
 
 // --- The portal ---------------------------------------------------------------------------------
@@ -276,7 +278,11 @@ export interface PortalOptions {
   actor?: Actor;
   /** Stable per browser profile; default: generated once and stored beside the database. */
   clientId?: Id;
-  storage?: 'auto' | 'idbfs' | 'nodefs' | 'memory';
+  /** 'image': a memory replica saved whole as one record (IndexedDB by default) and reopened
+   *  from it at the next start; for one tab (leader: false). */
+  storage?: 'auto' | 'idbfs' | 'nodefs' | 'memory' | 'image';
+  /** Where storage 'image' keeps its records (default: IndexedDB). */
+  images?: ImageRecords;
   /** Directory on disk for storage 'nodefs' (Node). */
   nodeRoot?: string;
   /** Folder inside the module's filesystem (default '/lead-returns'). */
@@ -296,9 +302,19 @@ export interface PortalOptions {
   module?: ReturnsModule;
 }
 
+/** A replica image as storage 'image' saves it. */
+export interface ImageRecord { clientId: Id; bytes: Uint8Array; savedAt: Millis }
+export interface ImageRecords {
+  load(key: string): Promise<ImageRecord | null>;
+  save(key: string, record: ImageRecord): Promise<void>;
+  remove(key: string): Promise<void>;
+}
+
 export declare class ReturnsPortal {
   readonly role: 'leader' | 'follower';
   readonly clientId: Id;
+  /** Image storage: why the stored image could not be opened (the portal started empty). */
+  readonly imageDropped: ErrorBody | null;
   constructor(options: PortalOptions);
 
   /** Instant: from the local replica, on the estimated server clock. */
@@ -345,7 +361,10 @@ export declare class ReturnsPortal {
   connect(url: string, token?: string): Answer<Ok> | Promise<unknown>;
   disconnect(): void;
   on<K extends keyof PortalEvents>(event: K, listener: (payload: PortalEvents[K]) => void): () => void;
-  close(): Promise<void>;
+  /** Image storage: saves the replica now (pagehide); other kinds: waits for their flush. */
+  persist(): Promise<void>;
+  /** forget: true (signing out) deletes a stored image instead of saving it. */
+  close(options?: { forget?: boolean }): Promise<void>;
 }
 
 export declare function createPortal(options: PortalOptions): Promise<ReturnsPortal>;
@@ -358,6 +377,12 @@ export declare function newReturnId(): Id;
 /** Methods take JSON text and the local clock (ms) and return JSON text of the shapes above. */
 export interface RawPortal {
   open(configJson: string): string;
+  /** A view of `size` bytes in the module's memory to copy an image into before openImage(). */
+  imageBuffer(size: number): Uint8Array;
+  /** open() on the image copied into imageBuffer() (what image() returned); "db" is ignored. */
+  openImage(configJson: string): string;
+  /** The replica as a database file's bytes, or null when it cannot be read. */
+  image(): Uint8Array | null;
   close(): string;
   setActor(actorJson: string): string;
   setToken(token: string): string;
@@ -441,4 +466,4 @@ export declare class LeaderChannel {
   close(): void;
 }
 
-export declare function mountStorage(module: ReturnsModule, options?: { dir?: string; kind?: 'auto' | 'idbfs' | 'nodefs' | 'memory'; nodeRoot?: string }): Promise<{ kind: string; flush(): Promise<void>; flushNow(): Promise<void> }>;
+export declare function mountStorage(module: ReturnsModule, options?: { dir?: string; kind?: 'auto' | 'idbfs' | 'nodefs' | 'memory' | 'image'; nodeRoot?: string; key?: string; images?: ImageRecords }): Promise<{ kind: string; flush(): Promise<void>; flushNow(): Promise<void> }>;
