@@ -4,26 +4,13 @@
 #include <boost/asio/post.hpp>
 #include <iterator>
 
+#include "store/store.h"
 #include "sync/server_rules.h"
 
 namespace returns::server {
 namespace {
 
-sync::StoredEvent stored(store::Event&& e) {
-  return sync::StoredEvent{e.version,
-                           std::move(e.entity),
-                           std::move(e.entity_id),
-                           std::move(e.buyer_id),
-                           std::move(e.data),
-                           e.deleted};
-}
-
-std::vector<sync::StoredEvent> stored(std::vector<store::Event>&& events) {
-  std::vector<sync::StoredEvent> out;
-  out.reserve(events.size());
-  for (store::Event& e : events) out.push_back(stored(std::move(e)));
-  return out;
-}
+using store::to_stored;
 
 Frame shared(std::optional<std::string>&& frame) {
   if (!frame) return nullptr;
@@ -76,12 +63,12 @@ void Hub::on_commit(std::int64_t head) {
   std::vector<store::Event> written = store_.take_written_events();
   if (head <= broadcast_head_) return;
   std::vector<sync::StoredEvent> events;
-  if (auto run = sync::committed_run(stored(std::move(written)), broadcast_head_, head)) {
+  if (auto run = sync::committed_run(to_stored(std::move(written)), broadcast_head_, head)) {
     events = std::move(*run);
   } else {
     for (std::int64_t at = broadcast_head_; at < head;) {
       std::vector<sync::StoredEvent> more =
-          stored(store_.events_since(at, static_cast<std::size_t>(head - at)));
+          to_stored(store_.events_since(at, static_cast<std::size_t>(head - at)));
       if (more.empty()) break;
       at = more.back().version;
       for (sync::StoredEvent& e : more) events.push_back(std::move(e));
@@ -152,9 +139,10 @@ bool Hub::catch_up(sync::Principal principal, std::int64_t cursor,
       if (principal.role == Role::buyer) {
         // Only the buyer's own events can be visible to them: read those (an index).
         principal.lead_horizon = lead_horizon(store, principal.buyer_id);
-        *events = stored(store.buyer_events_since(principal.buyer_id, cursor, sync::kCatchUpBatch));
+        *events =
+            to_stored(store.buyer_events_since(principal.buyer_id, cursor, sync::kCatchUpBatch));
       } else {
-        *events = stored(store.events_since(cursor, sync::kCatchUpBatch));
+        *events = to_stored(store.events_since(cursor, sync::kCatchUpBatch));
       }
       const sync::CatchUpPage page =
           sync::catch_up_page(events->size(), events->empty() ? cursor : events->back().version,

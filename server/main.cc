@@ -382,12 +382,10 @@ int cmd_compact(const Args& a) {
   if (!a.has("--db")) return usage("compact needs --db PATH");
   Result<std::unique_ptr<store::Store>> s = open_store(a);
   if (!s.ok()) return usage(s.error().message);
-  Result<store::CompactionPlan> plan = store::plan_compaction((*s)->db());
-  if (!plan.ok()) return usage(plan.error().message);
-  Result<std::int64_t> dropped = store::drop_events((*s)->db(), plan->superseded);
-  if (!dropped.ok()) return usage(dropped.error().message);
+  Result<store::CompactionReport> done = store::compact_log((*s)->db());
+  if (!done.ok()) return usage(done.error().message);
   std::printf("%lld events read, %lld superseded events dropped\n",
-              static_cast<long long>(plan->scanned), static_cast<long long>(*dropped));
+              static_cast<long long>(done->scanned), static_cast<long long>(done->dropped));
   return 0;
 }
 
@@ -472,11 +470,9 @@ int cmd_serve(const Args& a) {
       if (!sum.ok()) return usage("demo data: " + sum.error().message);
       log_event("info", "demo_generated", {{"leads", sum->leads}, {"ops", sum->ops}});
       // The demo's history as a running server would hold it after its first compaction.
-      Result<store::CompactionPlan> plan = store::plan_compaction(store->db());
-      if (!plan.ok()) return usage("demo data: " + plan.error().message);
-      Result<std::int64_t> dropped = store::drop_events(store->db(), plan->superseded);
-      if (!dropped.ok()) return usage("demo data: " + dropped.error().message);
-      log_event("info", "demo_compacted", {{"events", plan->scanned}, {"dropped", *dropped}});
+      Result<store::CompactionReport> done = store::compact_log(store->db());
+      if (!done.ok()) return usage("demo data: " + done.error().message);
+      log_event("info", "demo_compacted", {{"events", done->scanned}, {"dropped", done->dropped}});
     }
   }
 

@@ -56,4 +56,13 @@ Result<std::int64_t> drop_events(Database& db, std::span<const std::int64_t> ver
   return dropped;
 }
 
+Result<CompactionReport> compact_log(Database& db) {
+  Result<CompactionPlan> plan = plan_compaction(db);
+  if (!plan.ok()) return plan.error();
+  Result<std::int64_t> dropped = drop_events(db, plan->superseded);
+  if (!dropped.ok()) return dropped.error();
+  return CompactionReport{plan->head, plan->scanned,
+                          static_cast<std::int64_t>(plan->superseded.size()), *dropped};
+}
+
 }  // namespace returns::store

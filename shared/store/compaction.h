@@ -31,4 +31,16 @@ Result<CompactionPlan> plan_compaction(Database& db);
 // events dropped. Versions already gone are skipped, so a plan may be applied in any chunks.
 Result<std::int64_t> drop_events(Database& db, std::span<const std::int64_t> versions);
 
+struct CompactionReport {
+  std::int64_t head = 0;     // the last version the plan read
+  std::int64_t scanned = 0;  // events read
+  std::int64_t planned = 0;  // superseded events the plan listed
+  std::int64_t dropped = 0;  // events dropped (planned, less any already gone)
+};
+
+// Plans and drops in one go on one connection: `returnsd compact` (server stopped), the demo's
+// first start and the simulation. The running server plans on its own connection and drops
+// through the writer in chunks instead (store/compactor.h).
+Result<CompactionReport> compact_log(Database& db);
+
 }  // namespace returns::store

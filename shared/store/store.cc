@@ -823,6 +823,22 @@ std::vector<Event> Store::buyer_events_since(const std::string& buyer_id, std::i
   return read_events(st);
 }
 
+sync::StoredEvent to_stored(Event event) {
+  return sync::StoredEvent{event.version,
+                           std::move(event.entity),
+                           std::move(event.entity_id),
+                           std::move(event.buyer_id),
+                           std::move(event.data),
+                           event.deleted};
+}
+
+std::vector<sync::StoredEvent> to_stored(std::vector<Event>&& events) {
+  std::vector<sync::StoredEvent> out;
+  out.reserve(events.size());
+  for (Event& e : events) out.push_back(to_stored(std::move(e)));
+  return out;
+}
+
 std::int64_t Store::head_version() { return impl_->head_; }
 
 void Store::capture_written_events(bool on) {

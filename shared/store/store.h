@@ -13,6 +13,7 @@
 #include "core/codec.h"
 #include "core/lifecycle.h"
 #include "store/sqlite_db.h"
+#include "sync/server_rules.h"
 
 namespace returns::store {
 
@@ -60,6 +61,11 @@ struct Event {
   std::string data;      // the full row as JSON (core codec)
   bool deleted = false;  // a discarded draft: data is {"id": ...}
 };
+
+// Events as the sync rules take them (catch-up and fan-out: sync/server_rules.h), the strings
+// moved out of the store's events (Store::events_since, take_written_events).
+sync::StoredEvent to_stored(Event event);
+std::vector<sync::StoredEvent> to_stored(std::vector<Event>&& events);
 
 struct IngestResult {
   int inserted = 0;

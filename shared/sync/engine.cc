@@ -498,6 +498,27 @@ Status Engine::write(const WriteBatch& batch) {
   return s;
 }
 
+template <class T>
+std::optional<T> Engine::decode_row(std::string_view entity, std::string_view id,
+                                    const std::string& text, Result<T> (*decode)(const Json&),
+                                    const std::string* of_buyer) {
+  Result<Json> j = parse_json(text);
+  if (!j.ok()) {
+    report_bad_row(entity, id, j.error());
+    return std::nullopt;
+  }
+  if (is_deleted_row(*j)) return std::nullopt;
+  if (of_buyer != nullptr && get_or<std::string>(*j, "buyer_id", "") != *of_buyer) {
+    return std::nullopt;
+  }
+  Result<T> value = decode(*j);
+  if (!value.ok()) {
+    report_bad_row(entity, get_or<std::string>(*j, "id", ""), value.error());
+    return std::nullopt;
+  }
+  return std::move(value).value();
+}
+
 // The what-if's decoded rows follow each write: the batch's rows of that buyer are decoded (or
 // dropped), so the next what-if does not decode the buyer's whole history again. The result is
 // what a rebuild from the replica would hold (tests/sync/engine_check_test.cc compares the two).
@@ -526,26 +547,13 @@ void Engine::follow_history_rows(const WriteBatch& batch) {
       h->returns.erase(w.id);
     }
     if (!w.data || (lead && w.ref != h->buyer_id)) continue;
-    Result<Json> j = parse_json(*w.data);
-    if (!j.ok()) {
-      report_bad_row(w.entity, w.id, j.error());
-      continue;
-    }
-    if (is_deleted_row(*j)) continue;
     if (lead) {
-      Result<Lead> l = decode_lead(*j);
-      if (l.ok()) {
-        h->leads.emplace(w.id, std::move(l).value());
-      } else {
-        report_bad_row("lead", get_or<std::string>(*j, "id", ""), l.error());
+      if (std::optional<Lead> l = decode_row(w.entity, w.id, *w.data, decode_lead)) {
+        h->leads.emplace(w.id, std::move(*l));
       }
-    } else if (get_or<std::string>(*j, "buyer_id", "") == h->buyer_id) {
-      Result<ReturnCase> rc = decode_return(*j);
-      if (rc.ok()) {
-        h->returns.emplace(w.id, std::move(rc).value());
-      } else {
-        report_bad_row("return", get_or<std::string>(*j, "id", ""), rc.error());
-      }
+    } else if (std::optional<ReturnCase> rc =
+                   decode_row(w.entity, w.id, *w.data, decode_return, &h->buyer_id)) {
+      h->returns.emplace(w.id, std::move(*rc));
     }
   }
   h->replica_writes = replica_writes_;
@@ -1052,31 +1060,14 @@ std::vector<HistoricalReturn> Engine::history_in(const std::string& buyer_id, Da
     rows->replica_writes = replica_writes_;
     rows->buyer_id = buyer_id;
     for (const ReplicaRow& r : replica_.rows_by_ref("lead", buyer_id)) {
-      Result<Json> j = parse_json(r.data);
-      if (!j.ok()) {
-        report_bad_row("lead", r.id, j.error());
-        continue;
-      }
-      if (is_deleted_row(*j)) continue;
-      Result<Lead> l = decode_lead(*j);
-      if (l.ok()) {
-        rows->leads.emplace(r.id, std::move(l).value());
-      } else {
-        report_bad_row("lead", get_or<std::string>(*j, "id", ""), l.error());
+      if (std::optional<Lead> l = decode_row("lead", r.id, r.data, decode_lead)) {
+        rows->leads.emplace(r.id, std::move(*l));
       }
     }
     for (const ReplicaRow& r : replica_.rows("return")) {
-      Result<Json> j = parse_json(r.data);
-      if (!j.ok()) {
-        report_bad_row("return", r.id, j.error());
-        continue;
-      }
-      if (is_deleted_row(*j) || get_or<std::string>(*j, "buyer_id", "") != buyer_id) continue;
-      Result<ReturnCase> rc = decode_return(*j);
-      if (rc.ok()) {
-        rows->returns.emplace(r.id, std::move(rc).value());
-      } else {
-        report_bad_row("return", get_or<std::string>(*j, "id", ""), rc.error());
+      if (std::optional<ReturnCase> rc =
+              decode_row("return", r.id, r.data, decode_return, &buyer_id)) {
+        rows->returns.emplace(r.id, std::move(*rc));
       }
     }
     history_rows_ = std::move(rows);
@@ -1133,17 +1124,9 @@ std::vector<HistoricalReturn> Engine::history_in(const std::string& buyer_id, Da
       if (it == cached.ledger.end()) {
         std::map<std::string, LedgerEntry> entries;
         for (const ReplicaRow& row : replica_.rows_by_ref("ledger", r.id)) {
-          Result<Json> j = parse_json(row.data);
-          if (!j.ok()) {
-            report_bad_row("ledger", row.id, j.error());
-            continue;
-          }
-          if (is_deleted_row(*j)) continue;
-          Result<LedgerEntry> e = decode_ledger_entry(*j);
-          if (e.ok()) {
-            entries.emplace(row.id, std::move(e).value());
-          } else {
-            report_bad_row("ledger", get_or<std::string>(*j, "id", ""), e.error());
+          if (std::optional<LedgerEntry> e =
+                  decode_row("ledger", row.id, row.data, decode_ledger_entry)) {
+            entries.emplace(row.id, std::move(*e));
           }
         }
         it = cached.ledger.emplace(r.id, std::move(entries)).first;

@@ -195,6 +195,13 @@ class Engine {
   void invalidate();
   void rebuild_overlay(Millis now);
   void report_bad_row(std::string_view entity, std::string_view id, const Error& error);
+  // A replica row's text (entity, replica id) through a core decoder (decode_lead, ...): nothing
+  // for a tombstone, for a row whose buyer_id is not `*of_buyer` (when given), or for a row that
+  // does not parse (reported by its replica id) or decode (reported by the id it names).
+  template <class T>
+  std::optional<T> decode_row(std::string_view entity, std::string_view id, const std::string& text,
+                              Result<T> (*decode)(const Json&),
+                              const std::string* of_buyer = nullptr);
   // history() for a buyer known to the view, returns decided in `period`.
   std::vector<HistoricalReturn> history_in(const std::string& buyer_id, DayRange period);
 

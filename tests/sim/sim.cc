@@ -391,8 +391,7 @@ std::vector<sync::StoredEvent> Simulation::read_events(std::int64_t after, std::
                                           : store_->buyer_events_since(buyer_id, after, limit)) {
     // The injected facts bug: the decision-facts rows never leave the server.
     if (options_.inject_facts_bug && e.entity == "buyer_day") continue;
-    out.push_back(sync::StoredEvent{e.version, std::move(e.entity), std::move(e.entity_id),
-                                    std::move(e.buyer_id), std::move(e.data), e.deleted});
+    out.push_back(store::to_stored(std::move(e)));
   }
   return out;
 }
@@ -682,26 +681,21 @@ void Simulation::maybe_compact() {
     return out;
   };
   const auto before = newest();
-  Result<store::CompactionPlan> plan = store::plan_compaction(store_->db());
-  if (!plan.ok()) {
-    problems_.push_back("compaction plan failed: " + plan.error().message);
+  Result<store::CompactionReport> done = store::compact_log(store_->db());
+  if (!done.ok()) {
+    problems_.push_back("compaction failed: " + done.error().message);
     return;
   }
-  Result<std::int64_t> dropped = store::drop_events(store_->db(), plan->superseded);
-  if (!dropped.ok()) {
-    problems_.push_back("compaction failed: " + dropped.error().message);
-    return;
-  }
-  if (*dropped != static_cast<std::int64_t>(plan->superseded.size())) {
-    problems_.push_back("compaction dropped " + std::to_string(*dropped) + " of " +
-                        std::to_string(plan->superseded.size()) + " planned events");
+  if (done->dropped != done->planned) {
+    problems_.push_back("compaction dropped " + std::to_string(done->dropped) + " of " +
+                        std::to_string(done->planned) + " planned events");
   }
   if (store_->min_version() != min_before) {
     problems_.push_back("compaction moved the log's oldest version: cursors would reset");
   }
   if (newest() != before) problems_.push_back("compaction changed an entity's newest event");
   ++stats_.compactions;
-  stats_.events_compacted += *dropped;
+  stats_.events_compacted += done->dropped;
 }
 
 void Simulation::crash_server() {

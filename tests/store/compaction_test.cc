@@ -79,6 +79,21 @@ class Compaction : public ::testing::Test {
     return out;
   }
 
+  // What a plan must list, worked out from the log: every event but the newest of its entity,
+  // and never the log's first event.
+  std::vector<std::int64_t> superseded() {
+    const std::vector<Event> events = log();
+    const auto newest_now = newest();
+    std::vector<std::int64_t> out;
+    for (const Event& e : events) {
+      if (e.version == events.front().version) continue;
+      if (std::get<0>(newest_now.at({e.entity, e.entity_id})) != e.version) {
+        out.push_back(e.version);
+      }
+    }
+    return out;
+  }
+
   TempDb db_{"compaction"};
   std::unique_ptr<Store> store_;
 };
@@ -88,15 +103,7 @@ TEST_F(Compaction, ExactlyTheSupersededEventsGoAndTheNewestStay) {
   const auto newest_before = newest();
   const std::int64_t min_before = store_->min_version();
   const std::int64_t head = store_->head_version();
-  // What the plan must list, worked out here from the log: every event but the newest of its
-  // entity, and never the log's first event.
-  std::vector<std::int64_t> want;
-  for (const Event& e : before) {
-    if (e.version == before.front().version) continue;
-    if (std::get<0>(newest_before.at({e.entity, e.entity_id})) != e.version) {
-      want.push_back(e.version);
-    }
-  }
+  const std::vector<std::int64_t> want = superseded();
   ASSERT_GT(want.size(), 20u) << "the fixture should supersede many events";
   // The first event (the buyer, edited since) is superseded, and still kept.
   ASSERT_NE(std::get<0>(newest_before.at({"buyer", "B1"})), before.front().version);
@@ -124,6 +131,35 @@ TEST_F(Compaction, ExactlyTheSupersededEventsGoAndTheNewestStay) {
   Result<std::int64_t> twice = drop_events(store_->db(), plan->superseded);
   ASSERT_TRUE(twice.ok());
   EXPECT_EQ(*twice, 0);
+}
+
+// compact_log plans and drops in one go (returnsd compact, --demo, the simulation) and reports
+// both: what it read, what it planned, what it dropped.
+TEST_F(Compaction, CompactLogReportsWhatItReadPlannedAndDropped) {
+  const std::size_t events = log().size();
+  const auto newest_before = newest();
+  const std::int64_t min_before = store_->min_version();
+  const std::int64_t head = store_->head_version();
+  const auto want = static_cast<std::int64_t>(superseded().size());
+  ASSERT_GT(want, 20);
+
+  Result<CompactionReport> done = compact_log(store_->db());
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  EXPECT_EQ(done->head, head);
+  EXPECT_EQ(done->scanned, static_cast<std::int64_t>(events));
+  EXPECT_EQ(done->planned, want);
+  EXPECT_EQ(done->dropped, want);
+  EXPECT_EQ(static_cast<std::int64_t>(log().size()), static_cast<std::int64_t>(events) - want);
+  EXPECT_EQ(newest(), newest_before);
+  EXPECT_EQ(store_->min_version(), min_before);
+
+  // Again: the compacted log is read, and nothing is left to plan or drop.
+  Result<CompactionReport> again = compact_log(store_->db());
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->head, head);
+  EXPECT_EQ(again->scanned, static_cast<std::int64_t>(events) - want);
+  EXPECT_EQ(again->planned, 0);
+  EXPECT_EQ(again->dropped, 0);
 }
 
 // A client at any cursor, catching up over the compacted log, ends with the same rows as one that

@@ -383,10 +383,7 @@ TEST_F(GroupWriterTest, AfterARolledBackBatchTheCapturedRunIsExactlyTheLog) {
   const std::int64_t head = store_->head_version();
   ASSERT_GT(head, head0);
 
-  std::vector<sync::StoredEvent> captured;
-  for (Event& e : store_->take_written_events()) {
-    captured.push_back({e.version, e.entity, e.entity_id, e.buyer_id, e.data, e.deleted});
-  }
+  std::vector<sync::StoredEvent> captured = to_stored(store_->take_written_events());
   ASSERT_GT(captured.size(), static_cast<std::size_t>(head - head0))
       << "the rolled-back batch's events were not captured: the case is not exercised";
   auto run = sync::committed_run(std::move(captured), head0, head);
