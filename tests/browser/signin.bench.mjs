@@ -84,6 +84,48 @@ async function imageSaved(page) {
   });
 }
 
+// The dashboard's what-if for the buyer its policy editor shows (the engine keeps one buyer's
+// decoded history; the page's own what-if is for that buyer too): the first call, then after
+// each of `n` live writes — a lead for that buyer ingested over HTTP and received by the page —
+// the call that follows the write. Milliseconds.
+async function whatIfAfterWrites(page, server, n = 5) {
+  const token = server.login('operator').token;
+  await page.waitForFunction(() => document.querySelector('#policy-buyer')?.value);
+  const first = await page.evaluate(() => {
+    const p = window.operatorApp.portal;
+    const buyerId = document.querySelector('#policy-buyer').value;
+    const lead = p.rows('lead').find((l) => l.buyer_id === buyerId);
+    const policy = window.operatorApp.buyers.get(buyerId).policy;
+    const t0 = performance.now();
+    const r = p.whatIf(buyerId, policy);
+    if (r.error) throw new Error(r.error.message);
+    return { ms: performance.now() - t0, buyerId, lead };
+  });
+  const after = [];
+  for (let i = 0; i < n; ++i) {
+    const id = `WHATIF-BENCH-${Date.now()}-${i}`;
+    const { lead } = first;
+    const body = [{ id, buyer_id: lead.buyer_id, campaign_id: lead.campaign_id, vertical: lead.vertical,
+                    state: lead.state, zip: lead.zip, contact_hash: `bench-${id}`, price_cents: lead.price_cents,
+                    cost_cents: lead.cost_cents, supplier_id: lead.supplier_id, delivered_at: Date.now() - 60_000 }];
+    const res = await fetch(`${server.base}/v1/leads`, {
+      method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body) });
+    const out = await res.json();
+    if (!res.ok || out.inserted !== 1) throw new Error(`ingest: ${res.status} ${JSON.stringify(out)}`);
+    await page.waitForFunction((leadId) => window.operatorApp.portal.row('lead', leadId).row, id);
+    after.push(await page.evaluate((buyerId) => {
+      const p = window.operatorApp.portal;
+      const policy = window.operatorApp.buyers.get(buyerId).policy;
+      const t0 = performance.now();
+      const r = p.whatIf(buyerId, policy);
+      if (r.error) throw new Error(r.error.message);
+      return performance.now() - t0;
+    }, first.buyerId));
+  }
+  return { first: first.ms, after };
+}
+
 async function run(browser, server, profile) {
   const { context, page } = await openPage(browser, 'about:blank');
   try {
@@ -93,6 +135,7 @@ async function run(browser, server, profile) {
     first.image = await imageSaved(page);
     await page.reload();
     const second = await signIn(page, server, profile);
+    second.whatIf = await whatIfAfterWrites(page, server);
     return { first, second };
   } finally {
     await context.close();
@@ -111,6 +154,12 @@ async function series(browser, server, label) {
     console.log(`${label}, ${kind} sign-in: ${r.rows} rows, ${mib(r.bytes)} MiB received; ` +
                 `${ms.map((x) => x.toFixed(0)).join(', ')} ms (median ${median(ms).toFixed(0)})` +
                 (kind === 'first' ? `; image ${mib(r.image)} MiB` : ''));
+    if (kind === 'second') {
+      const after = runs.flatMap((x) => x.second.whatIf.after);
+      console.log(`  what-if: first call ${runs.map((x) => x.second.whatIf.first.toFixed(1)).join(', ')} ms; ` +
+                  `after a live write median ${median(after).toFixed(1)} ms, max ${Math.max(...after).toFixed(1)} ms ` +
+                  `(${after.length} writes: ${after.map((x) => x.toFixed(0)).join(" ")})`);
+    }
     const top = runs[runs.length - 1][kind].top;
     if (top.length) console.log(`  self time, last run:\n${top.join('\n')}`);
   }

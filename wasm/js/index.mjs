@@ -81,6 +81,8 @@ function toText(value) {
 }
 
 // The wasm core aborts only on a bug (out of memory, a trap): report it as INTERNAL.
+const utf8 = new TextEncoder();
+
 function guard(fn) {
   try {
     return parse(fn());
@@ -347,6 +349,18 @@ export class ReturnsPortal {
     return guard(() => this.core[method](...args));
   }
 
+  // A server frame into the core: the browser's encoder writes its UTF-8 straight into the
+  // module's memory (a string argument is copied byte by byte in JavaScript). At most 3 bytes
+  // per UTF-16 unit, so the buffer always holds it.
+  frame(text, now) {
+    if (!this.core) return { error: { code: 'BAD_TRANSITION', field: '', message: 'The portal is closed.' } };
+    return guard(() => {
+      const { read, written } = utf8.encodeInto(text, this.core.frameBuffer(text.length * 3));
+      if (read !== text.length) throw new Error('the frame buffer was too small');
+      return this.core.frameInBuffer(written, now);
+    });
+  }
+
   // --- Writes: one replica transaction each, durable when the promise resolves ------------
 
   saveDraft(draft) { return this.write('saveDraft', [draft], () => this.call('saveDraft', toText(draft), this.now())); }
@@ -415,7 +429,7 @@ export class ReturnsPortal {
           this.emit('status', { connected: true });
         },
         frame: (text) => {
-          const r = this.call('frame', text, this.now());
+          const r = this.frame(text, this.now());
           if (r.error) this.emit('error', { kind: 'error', local: true, ...r.error });
           this.pump();
           this.flushed().then(() => this.emit('change', { source: 'server' }), () => {});

@@ -131,6 +131,33 @@ test('hostile server frames: typed errors, nothing applied, the engine goes on',
   p.delete();
 });
 
+test('frames written into the module\'s buffer land exactly as frames passed as text', async () => {
+  const welcome = JSON.stringify({ type: 'welcome', server_time: 1000, last_seq: 0, cursor: 0,
+                                   principal: { role: 'operator', subject: 'op-1' } });
+  const name = 'Zoë — 北京 😀 \u2028 "quoted"';
+  const changes = JSON.stringify({ type: 'changes', from: 0, to: 2, items: [
+    { v: 1, entity: 'buyer', id: 'B1', data: { id: 'B1', name, billing: 'prepaid' } },
+    { v: 2, entity: 'supplier', id: 'S1', data: { id: 'S1', name: 'Ünïcode Leads' } }] });
+  const asText = raw({ db: ':memory:', client_id: 'frames-text' }).p;
+  const portal = await createPortal({ name: 'frames-buffer', storage: 'memory', module: Module, leader: false });
+  call(asText, 'connected', 1000);
+  portal.call('connected', 1000);
+  for (const frame of [welcome, changes]) {
+    assert.equal(call(asText, 'frame', frame, 1001).ok, true);
+    assert.equal(portal.frame(frame, 1001).ok, true);
+  }
+  assert.deepEqual(portal.rows('buyer'), call(asText, 'rows', 'buyer', 0));
+  assert.equal(portal.rows('buyer')[0].name, name);
+  assert.equal(portal.status().cursor, 2);
+  // A length past the buffer is refused, and nothing moves.
+  portal.core.frameBuffer(8);
+  assertError(JSON.parse(portal.core.frameInBuffer(1e9, 1002)), 'FRAME_TOO_LARGE', 'length');
+  assertError(JSON.parse(portal.core.frameInBuffer(-1, 1002)), 'FRAME_TOO_LARGE', 'length');
+  assert.equal(portal.status().cursor, 2);
+  asText.delete();
+  await portal.close();
+});
+
 test('the JS API passes errors through as values (no throw), also for unserialisable input', async () => {
   const portal = await createPortal({ name: 'boundary-js', storage: 'memory', module: Module, leader: false,
                                       actor: { role: 'buyer', subject: 'b', buyer_id: 'B1' } });

@@ -377,6 +377,10 @@ export declare function newReturnId(): Id;
 /** Methods take JSON text and the local clock (ms) and return JSON text of the shapes above. */
 export interface RawPortal {
   open(configJson: string): string;
+  /** A view of at least `capacity` bytes in the module's memory to write a frame's UTF-8 into. */
+  frameBuffer(capacity: number): Uint8Array;
+  /** frame() on the first `length` bytes written into frameBuffer(). */
+  frameInBuffer(length: number, now: Millis): string;
   /** A view of `size` bytes in the module's memory to copy an image into before openImage(). */
   imageBuffer(size: number): Uint8Array;
   /** open() on the image copied into imageBuffer() (what image() returned); "db" is ignored. */
