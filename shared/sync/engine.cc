@@ -3,11 +3,12 @@
 
 #include <algorithm>
 #include <set>
-#include <type_traits>
 #include <utility>
 
 #include "sync/changes_scan.h"
 #include "sync/facts_index.h"
+#include "sync/overlay_view.h"
+#include "sync/row_json.h"
 
 namespace returns::sync {
 namespace {
@@ -181,23 +182,6 @@ std::vector<EffectRow> effect_rows(const Effects& fx, Millis now) {
   return out;
 }
 
-bool is_deleted_row(const Json& data) {
-  auto it = data.find("deleted");
-  return it != data.end() && it->is_boolean() && it->get<bool>();
-}
-
-// Typed reads that never throw (rows come from the server; a wrong type reads as the fallback).
-template <class T>
-T get_or(const Json& j, const char* key, T fallback) {
-  auto it = j.find(key);
-  if (it == j.end()) return fallback;
-  if constexpr (std::is_same_v<T, std::string>) {
-    return it->is_string() ? it->template get<std::string>() : fallback;
-  } else {
-    return it->is_number_integer() ? it->template get<T>() : fallback;
-  }
-}
-
 }  // namespace
 
 std::string replica_ref(std::string_view entity, const Json& data) {
@@ -239,182 +223,18 @@ std::string_view to_string(Notice::Kind kind) {
   return "error";
 }
 
-// --- The optimistic view -------------------------------------------------------------------------
-
-// The replica's rows with an overlay of rows written by pending ops. Decoded values are cached by
-// id until the overlay changes (CaseView pointers stay valid until then). The decision facts come
-// from the replica's facts rows (the engine's facts index) with the overlay's rows as deltas, and
-// the lead's own earlier_delivery flag: the server's facts, never a recount of the leads here.
-// A row that does not parse or decode reads as absent and is reported to the engine.
-class Engine::OverlayView final : public CaseView {
- public:
-  OverlayView(const Replica& replica, const FactsIndex& facts, Engine& engine)
-      : replica_(replica), facts_(facts), engine_(engine) {}
-
-  std::optional<Json> json(std::string_view entity, std::string_view id) const {
-    if (auto e = overlay_.find(std::string(entity)); e != overlay_.end()) {
-      if (auto r = e->second.find(std::string(id)); r != e->second.end()) return r->second;
-    }
-    std::optional<std::string> text = replica_.row(entity, id);
-    if (!text) return std::nullopt;
-    Result<Json> j = parse_json(*text);
-    if (!j.ok()) {
-      engine_.report_bad_row(entity, id, j.error());
-      return std::nullopt;
-    }
-    if (is_deleted_row(*j)) return std::nullopt;
-    return std::move(j).value();
-  }
-
-  std::vector<Json> all(std::string_view entity) const { return merged(entity, nullptr); }
-  std::vector<Json> by_ref(std::string_view entity, const std::string& ref) const {
-    return merged(entity, &ref);
-  }
-
-  // The overlay's rows of `entity` (id → row, or nothing when a pending op deleted it).
-  const std::map<std::string, std::optional<Json>>* overlay_rows(const std::string& entity) const {
-    auto e = overlay_.find(entity);
-    return e != overlay_.end() ? &e->second : nullptr;
-  }
-
-  void put(const std::string& entity, const std::string& id, std::optional<Json> data) {
-    overlay_[entity][id] = std::move(data);
-    leads_.clear();
-    campaigns_.clear();
-    buyers_.clear();
-    suppliers_.clear();
-    returns_.clear();
-  }
-
-  std::vector<PendingOp> ops;
-
-  const Lead* find_lead(const std::string& id) const override {
-    return cached(leads_, "lead", id, decode_lead);
-  }
-  const Campaign* find_campaign(const std::string& id) const override {
-    return cached(campaigns_, "campaign", id, decode_campaign);
-  }
-  const Buyer* find_buyer(const std::string& id) const override {
-    return cached(buyers_, "buyer", id, decode_buyer);
-  }
-  const Supplier* find_supplier(const std::string& id) const override {
-    return cached(suppliers_, "supplier", id, decode_supplier);
-  }
-  const ReturnCase* find_return(const std::string& id) const override {
-    return cached(returns_, "return", id, decode_return);
-  }
-  std::vector<ReturnCase> returns_for_lead(const std::string& lead_id) const override {
-    std::vector<ReturnCase> out;
-    for (const Json& j : by_ref("return", lead_id)) {
-      Result<ReturnCase> r = decode_return(j);
-      if (r.ok()) {
-        out.push_back(std::move(r).value());
-      } else {
-        engine_.report_bad_row("return", get_or<std::string>(j, "id", ""), r.error());
-      }
-    }
-    return out;
-  }
-  std::vector<LedgerEntry> ledger_for_return(const std::string& return_id) const override {
-    std::vector<LedgerEntry> out;
-    for (const Json& j : by_ref("ledger", return_id)) {
-      Result<LedgerEntry> e = decode_ledger_entry(j);
-      if (e.ok()) {
-        out.push_back(std::move(e).value());
-      } else {
-        engine_.report_bad_row("ledger", get_or<std::string>(j, "id", ""), e.error());
-      }
-    }
-    return out;
-  }
-  RateCounts trailing_counts(const std::string& buyer_id, Millis now, int days) const override {
-    return facts_.trailing_counts(buyer_id, now, days, overrides("lead"));
-  }
-  int auto_accepted_on_day(const std::string& buyer_id, const std::string& rule_id,
-                           std::int64_t day) const override {
-    return facts_.auto_accepted_on_day(buyer_id, rule_id, day, overrides("return"));
-  }
-  // The server's answer, fixed on the lead row (Lead::earlier_delivery); false for a lead that is
-  // not here (a buyer's replica has no other buyer's leads to ask about).
-  bool delivered_before(const std::string& buyer_id, const std::string& contact_hash,
-                        const std::string& lead_id, Millis delivered_at) const override {
-    const Lead* l = find_lead(lead_id);
-    return l != nullptr && l->buyer_id == buyer_id && l->contact_hash == contact_hash &&
-           l->delivered_at == delivered_at && l->earlier_delivery;
-  }
-
- private:
-  const RowOverrides& overrides(const std::string& entity) const {
-    static const RowOverrides kNone;
-    auto e = overlay_.find(entity);
-    return e != overlay_.end() ? e->second : kNone;
-  }
-
-  std::vector<Json> merged(std::string_view entity, const std::string* ref) const {
-    std::map<std::string, Json> rows;
-    for (const ReplicaRow& r : ref ? replica_.rows_by_ref(entity, *ref) : replica_.rows(entity)) {
-      Result<Json> j = parse_json(r.data);
-      if (!j.ok()) {
-        engine_.report_bad_row(entity, r.id, j.error());
-      } else if (!is_deleted_row(*j)) {
-        rows[r.id] = std::move(j).value();
-      }
-    }
-    if (auto e = overlay_.find(std::string(entity)); e != overlay_.end()) {
-      for (const auto& [id, data] : e->second) {
-        if (!data) {
-          rows.erase(id);
-        } else if (ref == nullptr || replica_ref(entity, *data) == *ref) {
-          rows[id] = *data;
-        } else {
-          rows.erase(id);  // the op moved the row away from this ref
-        }
-      }
-    }
-    std::vector<Json> out;
-    out.reserve(rows.size());
-    for (auto& [id, j] : rows) out.push_back(std::move(j));
-    return out;
-  }
-
-  template <class T, class Decode>
-  const T* cached(std::map<std::string, std::optional<T>>& cache, const char* entity,
-                  const std::string& id, Decode decode) const {
-    auto it = cache.find(id);
-    if (it == cache.end()) {
-      std::optional<T> value;
-      if (std::optional<Json> j = json(entity, id)) {
-        Result<T> r = decode(*j);
-        if (r.ok()) {
-          value = std::move(r).value();
-        } else {
-          engine_.report_bad_row(entity, id, r.error());
-        }
-      }
-      it = cache.emplace(id, std::move(value)).first;
-    }
-    return it->second ? &*it->second : nullptr;
-  }
-
-  const Replica& replica_;
-  const FactsIndex& facts_;
-  Engine& engine_;
-  std::map<std::string, RowOverrides> overlay_;
-  mutable std::map<std::string, std::optional<Lead>> leads_;
-  mutable std::map<std::string, std::optional<Campaign>> campaigns_;
-  mutable std::map<std::string, std::optional<Buyer>> buyers_;
-  mutable std::map<std::string, std::optional<Supplier>> suppliers_;
-  mutable std::map<std::string, std::optional<ReturnCase>> returns_;
-};
-
 // --- Engine --------------------------------------------------------------------------------------
 
 Engine::Engine(Replica& replica, EngineConfig config)
     : replica_(replica),
       config_(std::move(config)),
-      facts_(std::make_unique<FactsIndex>(replica_, [this](std::string_view id, const Error& e) {
-        report_bad_row("buyer_day", id, e);
-      })) {
+      facts_(std::make_unique<FactsIndex>(
+          replica_,
+          [this](std::string_view id, const Error& e) { report_bad_row("buyer_day", id, e); })),
+      history_(std::make_unique<HistoryModel>(
+          replica_, [this](std::string_view entity, std::string_view id, const Error& e) {
+            report_bad_row(entity, id, e);
+          })) {
   cursor_ = parse_int(replica_.meta(meta_key::kCursor)).value_or(0);
   next_seq_ = std::max<std::int64_t>(1, parse_int(replica_.meta(meta_key::kNextSeq)).value_or(1));
   last_acked_ = parse_int(replica_.meta(meta_key::kLastAcked)).value_or(0);
@@ -430,17 +250,6 @@ Engine::Engine(Replica& replica, EngineConfig config)
     }
   }
 }
-
-// The replica rows of one buyer that history() reads, decoded, as of replica write
-// `replica_writes`: the buyer's leads, the buyer's returns, and the ledger rows by return id
-// (filled as asked). Rows that do not parse or decode were reported and are left out.
-struct Engine::HistoryRows {
-  std::uint64_t replica_writes = 0;
-  std::string buyer_id;
-  std::map<std::string, Lead> leads;                                 // replica id → lead
-  std::map<std::string, ReturnCase> returns;                         // replica id → return
-  std::map<std::string, std::map<std::string, LedgerEntry>> ledger;  // return id → id → entry
-};
 
 Engine::~Engine() = default;
 
@@ -493,70 +302,9 @@ Status Engine::write(const WriteBatch& batch) {
   // A rewritten row is judged afresh.
   if (batch.clear_rows) bad_rows_.clear();
   for (const RowWrite& w : batch.rows) bad_rows_.erase({w.entity, w.id});
-  follow_history_rows(batch);
+  history_->follow(batch, replica_writes_);
   invalidate();
   return s;
-}
-
-template <class T>
-std::optional<T> Engine::decode_row(std::string_view entity, std::string_view id,
-                                    const std::string& text, Result<T> (*decode)(const Json&),
-                                    const std::string* of_buyer) {
-  Result<Json> j = parse_json(text);
-  if (!j.ok()) {
-    report_bad_row(entity, id, j.error());
-    return std::nullopt;
-  }
-  if (is_deleted_row(*j)) return std::nullopt;
-  if (of_buyer != nullptr && get_or<std::string>(*j, "buyer_id", "") != *of_buyer) {
-    return std::nullopt;
-  }
-  Result<T> value = decode(*j);
-  if (!value.ok()) {
-    report_bad_row(entity, get_or<std::string>(*j, "id", ""), value.error());
-    return std::nullopt;
-  }
-  return std::move(value).value();
-}
-
-// The what-if's decoded rows follow each write: the batch's rows of that buyer are decoded (or
-// dropped), so the next what-if does not decode the buyer's whole history again. The result is
-// what a rebuild from the replica would hold (tests/sync/engine_check_test.cc compares the two).
-void Engine::follow_history_rows(const WriteBatch& batch) {
-  HistoryRows* h = history_rows_.get();
-  if (h == nullptr || h->replica_writes + 1 != replica_writes_) return;  // stale: rebuilt later
-  if (batch.clear_rows) {
-    history_rows_.reset();
-    return;
-  }
-  for (const RowWrite& w : batch.rows) {
-    if (w.entity == "ledger") {
-      // That return's entries are read again when asked (a deleted row names no return: all are).
-      if (w.data) {
-        h->ledger.erase(w.ref);
-      } else {
-        h->ledger.clear();
-      }
-      continue;
-    }
-    if (w.entity != "lead" && w.entity != "return") continue;
-    const bool lead = w.entity == "lead";
-    if (lead) {
-      h->leads.erase(w.id);
-    } else {
-      h->returns.erase(w.id);
-    }
-    if (!w.data || (lead && w.ref != h->buyer_id)) continue;
-    if (lead) {
-      if (std::optional<Lead> l = decode_row(w.entity, w.id, *w.data, decode_lead)) {
-        h->leads.emplace(w.id, std::move(*l));
-      }
-    } else if (std::optional<ReturnCase> rc =
-                   decode_row(w.entity, w.id, *w.data, decode_return, &h->buyer_id)) {
-      h->returns.emplace(w.id, std::move(*rc));
-    }
-  }
-  h->replica_writes = replica_writes_;
 }
 
 void Engine::invalidate() { overlay_dirty_ = true; }
@@ -943,7 +691,10 @@ Result<std::int64_t> Engine::submit(const std::string& return_id, Millis now) {
 
 void Engine::rebuild_overlay(Millis now) {
   if (overlay_ && !overlay_dirty_ && overlay_now_ == now) return;
-  overlay_ = std::make_unique<OverlayView>(replica_, *facts_, *this);
+  overlay_ = std::make_unique<OverlayView>(
+      replica_, *facts_, [this](std::string_view entity, std::string_view id, const Error& e) {
+        report_bad_row(entity, id, e);
+      });
   overlay_dirty_ = false;
   overlay_now_ = now;
   std::vector<std::pair<OutboxEntry, bool>> ops;
@@ -1052,105 +803,8 @@ Result<std::vector<HistoricalReturn>> Engine::history(const std::string& buyer_i
 }
 
 std::vector<HistoricalReturn> Engine::history_in(const std::string& buyer_id, DayRange period) {
-  // The replica's rows, decoded once per replica state; a row the core cannot decode is
-  // reported and left out, as everywhere in the view.
-  if (!history_rows_ || history_rows_->replica_writes != replica_writes_ ||
-      history_rows_->buyer_id != buyer_id) {
-    auto rows = std::make_unique<HistoryRows>();
-    rows->replica_writes = replica_writes_;
-    rows->buyer_id = buyer_id;
-    for (const ReplicaRow& r : replica_.rows_by_ref("lead", buyer_id)) {
-      if (std::optional<Lead> l = decode_row("lead", r.id, r.data, decode_lead)) {
-        rows->leads.emplace(r.id, std::move(*l));
-      }
-    }
-    for (const ReplicaRow& r : replica_.rows("return")) {
-      if (std::optional<ReturnCase> rc =
-              decode_row("return", r.id, r.data, decode_return, &buyer_id)) {
-        rows->returns.emplace(r.id, std::move(*rc));
-      }
-    }
-    history_rows_ = std::move(rows);
-  }
-  HistoryRows& cached = *history_rows_;
-  // The optimistic view = the replica's rows with the overlay's rows replacing those they name
-  // (OverlayView::merged): decode only the overlay's few rows.
-  const std::map<std::string, std::optional<Json>>* no_rows = nullptr;
-  auto overlay_of = [&](const char* entity) {
-    const auto* o = overlay_->overlay_rows(entity);
-    return o != nullptr ? o : no_rows;
-  };
-
-  std::map<std::string, const Lead*> lead_rows;
-  for (const auto& [id, l] : cached.leads) lead_rows.emplace(id, &l);
-  std::map<std::string, Lead> overlay_leads;
-  if (const auto* o = overlay_of("lead")) {
-    for (const auto& [id, data] : *o) {
-      lead_rows.erase(id);
-      if (!data || replica_ref("lead", *data) != buyer_id) continue;
-      Result<Lead> l = decode_lead(*data);
-      if (l.ok()) {
-        lead_rows[id] = &(overlay_leads[id] = std::move(l).value());
-      } else {
-        report_bad_row("lead", get_or<std::string>(*data, "id", ""), l.error());
-      }
-    }
-  }
-  std::vector<Lead> leads;
-  leads.reserve(lead_rows.size());
-  for (const auto& [id, l] : lead_rows) leads.push_back(*l);
-
-  std::map<std::string, ReturnCase> return_rows = cached.returns;
-  if (const auto* o = overlay_of("return")) {
-    for (const auto& [id, data] : *o) {
-      return_rows.erase(id);
-      if (!data || get_or<std::string>(*data, "buyer_id", "") != buyer_id) continue;
-      Result<ReturnCase> r = decode_return(*data);
-      if (r.ok()) {
-        return_rows.emplace(id, std::move(r).value());
-      } else {
-        report_bad_row("return", get_or<std::string>(*data, "id", ""), r.error());
-      }
-    }
-  }
-
-  const auto* overlay_ledger = overlay_of("ledger");
-  std::vector<ReturnCase> returns;
-  std::vector<LedgerEntry> ledger;
-  returns.reserve(return_rows.size());
-  for (auto& [id, r] : return_rows) {
-    if (r.state != ReturnState::draft) {
-      auto it = cached.ledger.find(r.id);
-      if (it == cached.ledger.end()) {
-        std::map<std::string, LedgerEntry> entries;
-        for (const ReplicaRow& row : replica_.rows_by_ref("ledger", r.id)) {
-          if (std::optional<LedgerEntry> e =
-                  decode_row("ledger", row.id, row.data, decode_ledger_entry)) {
-            entries.emplace(row.id, std::move(*e));
-          }
-        }
-        it = cached.ledger.emplace(r.id, std::move(entries)).first;
-      }
-      if (overlay_ledger == nullptr) {
-        for (const auto& [eid, e] : it->second) ledger.push_back(e);
-      } else {
-        std::map<std::string, LedgerEntry> entries = it->second;
-        for (const auto& [eid, data] : *overlay_ledger) {
-          entries.erase(eid);
-          if (!data || replica_ref("ledger", *data) != r.id) continue;
-          Result<LedgerEntry> e = decode_ledger_entry(*data);
-          if (e.ok()) {
-            entries.emplace(eid, std::move(e).value());
-          } else {
-            report_bad_row("ledger", get_or<std::string>(*data, "id", ""), e.error());
-          }
-        }
-        for (auto& [eid, e] : entries) ledger.push_back(std::move(e));
-      }
-    }
-    returns.push_back(std::move(r));
-  }
-  return historical_returns(buyer_id, leads, returns, ledger, period);
+  return history_->history(buyer_id, period, replica_writes_,
+                           [this](const char* entity) { return overlay_->overlay_rows(entity); });
 }
 
 Result<ReturnReview> Engine::review(const std::string& return_id, Millis now) {

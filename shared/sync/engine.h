@@ -22,6 +22,7 @@
 
 #include "core/codec.h"
 #include "core/return_history.h"
+#include "sync/history_model.h"
 #include "sync/protocol.h"
 #include "sync/replica.h"
 
@@ -81,6 +82,8 @@ struct PendingOp {
   bool answered = false;                   // applied by the server; waiting for its changes
   std::optional<Error> predicted_refusal;  // the core refuses it locally (not yet authoritative)
 };
+
+class OverlayView;  // the optimistic CaseView (sync/overlay_view.h)
 
 class Engine {
  public:
@@ -177,15 +180,12 @@ class Engine {
   Millis clock_offset() const { return clock_offset_; }
   const std::string& client_id() const { return config_.client_id; }
 
-  class OverlayView;  // the optimistic CaseView (engine.cc)
-
  private:
   Status handle_welcome(const Json& j, Millis now);
   Status handle_reset();
   Status handle_changes(const Json& j);
   Status apply_changes(const ScannedChanges& changes);  // the same, from a scanned frame
   Status write_changes(std::int64_t to, WriteBatch batch);
-  void follow_history_rows(const WriteBatch& batch);
   Status handle_synced(const Json& j);
   Status handle_result(const Json& j);
   Status handle_error(const Json& j, Millis now);
@@ -195,13 +195,6 @@ class Engine {
   void invalidate();
   void rebuild_overlay(Millis now);
   void report_bad_row(std::string_view entity, std::string_view id, const Error& error);
-  // A replica row's text (entity, replica id) through a core decoder (decode_lead, ...): nothing
-  // for a tombstone, for a row whose buyer_id is not `*of_buyer` (when given), or for a row that
-  // does not parse (reported by its replica id) or decode (reported by the id it names).
-  template <class T>
-  std::optional<T> decode_row(std::string_view entity, std::string_view id, const std::string& text,
-                              Result<T> (*decode)(const Json&),
-                              const std::string* of_buyer = nullptr);
   // history() for a buyer known to the view, returns decided in `period`.
   std::vector<HistoricalReturn> history_in(const std::string& buyer_id, DayRange period);
 
@@ -224,12 +217,9 @@ class Engine {
   std::vector<Answered> awaiting_effects_;
   // The replica's decision-facts rows by buyer and day: the view's count questions without a scan.
   std::unique_ptr<FactsIndex> facts_;
-  // The replica's rows history() reads for one buyer, decoded once and then kept in step with
-  // every write (what-if is asked again and again with edited policies while live changes
-  // arrive; the overlay is laid over them on each call).
-  struct HistoryRows;
-  std::unique_ptr<HistoryRows> history_rows_;
-  std::uint64_t replica_writes_ = 0;  // bumped by every write: the cache above is stale
+  // The what-if read model: one buyer's rows history() reads, kept in step with every write.
+  std::unique_ptr<HistoryModel> history_;
+  std::uint64_t replica_writes_ = 0;  // bumped by every write
   // Rows already reported as undecodable (entity, id); a write of the row forgets it.
   std::set<std::pair<std::string, std::string>> bad_rows_;
   std::unique_ptr<OverlayView> overlay_;
