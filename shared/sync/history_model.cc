@@ -37,13 +37,11 @@ std::optional<T> HistoryModel::decode_row(std::string_view entity, std::string_v
   if (of_buyer != nullptr && get_or<std::string>(*j, "buyer_id", "") != *of_buyer) {
     return std::nullopt;
   }
-  return decode_overlay(entity, *j, decode);
+  return decoded(entity, *j, decode(*j));
 }
 
 template <class T>
-std::optional<T> HistoryModel::decode_overlay(std::string_view entity, const Json& data,
-                                              Result<T> (*decode)(const Json&)) {
-  Result<T> value = decode(data);
+std::optional<T> HistoryModel::decoded(std::string_view entity, const Json& data, Result<T> value) {
   if (!value.ok()) {
     report_(entity, get_or<std::string>(data, "id", ""), value.error());
     return std::nullopt;
@@ -119,7 +117,7 @@ std::vector<Lead> HistoryModel::leads(const Rows& rows, const OverlayRows* overl
     for (const auto& [id, data] : *overlay) {
       lead_rows.erase(id);
       if (!data || replica_ref("lead", *data) != rows.buyer_id) continue;
-      if (std::optional<Lead> l = decode_overlay("lead", *data, decode_lead)) {
+      if (std::optional<Lead> l = decoded("lead", *data, decode_lead(*data))) {
         lead_rows[id] = &(overlay_leads[id] = std::move(*l));
       }
     }
@@ -137,7 +135,7 @@ std::map<std::string, ReturnCase> HistoryModel::returns(const Rows& rows,
   for (const auto& [id, data] : *overlay) {
     out.erase(id);
     if (!data || get_or<std::string>(*data, "buyer_id", "") != rows.buyer_id) continue;
-    if (std::optional<ReturnCase> r = decode_overlay("return", *data, decode_return)) {
+    if (std::optional<ReturnCase> r = decoded("return", *data, decode_return(*data))) {
       out.emplace(id, std::move(*r));
     }
   }
@@ -180,7 +178,7 @@ std::vector<HistoricalReturn> HistoryModel::history(const std::string& buyer_id,
         for (const auto& [eid, data] : *overlay_ledger) {
           entries.erase(eid);
           if (!data || replica_ref("ledger", *data) != r.id) continue;
-          if (std::optional<LedgerEntry> e = decode_overlay("ledger", *data, decode_ledger_entry)) {
+          if (std::optional<LedgerEntry> e = decoded("ledger", *data, decode_ledger_entry(*data))) {
             entries.emplace(eid, std::move(*e));
           }
         }

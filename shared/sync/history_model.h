@@ -54,10 +54,9 @@ class HistoryModel {
   std::optional<T> decode_row(std::string_view entity, std::string_view id, const std::string& text,
                               Result<T> (*decode)(const Json&),
                               const std::string* of_buyer = nullptr);
-  // An overlay row (already parsed) through a core decoder, reported when it does not decode.
+  // A row's decoded value, or nothing when it did not decode (reported by the id it names).
   template <class T>
-  std::optional<T> decode_overlay(std::string_view entity, const Json& data,
-                                  Result<T> (*decode)(const Json&));
+  std::optional<T> decoded(std::string_view entity, const Json& data, Result<T> value);
 
   const Replica& replica_;
   BadRowReport report_;
