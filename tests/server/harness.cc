@@ -557,7 +557,8 @@ SyncClient::SyncClient(unsigned short port, std::string token, std::string clien
       token_(std::move(token)),
       client_id_(std::move(client_id)) {}
 
-std::vector<Json> SyncClient::hello(std::int64_t cursor, std::optional<std::int64_t> last_seq) {
+std::vector<Json> SyncClient::hello(std::int64_t cursor, std::optional<std::int64_t> last_seq,
+                                    Ms timeout) {
   ws_->send(Json{{"type", "hello"},
                  {"proto", 1},
                  {"token", token_},
@@ -565,7 +566,7 @@ std::vector<Json> SyncClient::hello(std::int64_t cursor, std::optional<std::int6
                  {"cursor", cursor},
                  {"last_seq", last_seq.value_or(seq_)}});
   return ws_->collect_until(
-      [](const Json& f) { return type_of(f) == "synced" || type_of(f) == "error"; });
+      [](const Json& f) { return type_of(f) == "synced" || type_of(f) == "error"; }, timeout);
 }
 
 void SyncClient::push(std::int64_t seq, const std::string& name, const Json& args) {

@@ -214,9 +214,10 @@ class SyncClient {
   SyncClient(unsigned short port, std::string token, std::string client_id,
              Transport transport = Transport::plain);
 
-  // Sends hello and reads until `synced` or an `error` (included). `last_seq` defaults to the
-  // seq of the last op this client sent.
-  std::vector<Json> hello(std::int64_t cursor = 0, std::optional<std::int64_t> last_seq = {});
+  // Sends hello and reads until `synced` or an `error` (included), or `timeout`. `last_seq`
+  // defaults to the seq of the last op this client sent.
+  std::vector<Json> hello(std::int64_t cursor = 0, std::optional<std::int64_t> last_seq = {},
+                          Ms timeout = kWait);
   // Pushes one op with the next seq and waits for its `result` (or an `error` frame); null on
   // timeout.
   Json op(const std::string& name, const Json& args);

@@ -224,7 +224,7 @@ TEST_F(GroupWriterTest, ConcurrentSubmittersAreBatched) {
 TEST_F(GroupWriterTest, StopDrainsEverythingItAccepted) {
   constexpr int kThreads = 3;
   std::vector<std::int64_t> accepted(kThreads, 0);
-  std::atomic<int> answered{0}, applied{0};
+  std::atomic<int> answered{0}, applied{0}, queued_total{0};
   std::atomic<bool> go{false};
   GroupWriter writer(*store_, clock_);
   std::vector<std::thread> threads;
@@ -240,11 +240,15 @@ TEST_F(GroupWriterTest, StopDrainsEverythingItAccepted) {
         });
         if (!queued) break;
         accepted[static_cast<std::size_t>(t)] = seq;
+        ++queued_total;
         if (seq % 64 == 0) std::this_thread::yield();
       }
     });
   }
   go.store(true);
+  // Stop while the threads are submitting: once they have queued something (on a loaded
+  // machine they may not have run at all 30 ms after `go`), and a little later.
+  while (queued_total.load() == 0) std::this_thread::yield();
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
   writer.stop();  // returns once everything queued before it is committed and answered
   const int answered_at_stop = answered.load();
